@@ -1,0 +1,1 @@
+"""Adapters: the Sisumaker HTTP client and the ledger stores."""

@@ -1,0 +1,19 @@
+"""Ledger stores: SQLite (embedded default); PostgreSQL is chosen by the URL scheme."""
+
+from __future__ import annotations
+
+from bridge.adapters.ledger.sqlite import SqliteLedger
+from bridge.errors import ConfigurationError
+from bridge.ports import Ledger
+
+
+def open_ledger(url: str) -> Ledger:
+    """Open (and migrate) the ledger named by BRIDGE_LEDGER_URL."""
+    if url.startswith("sqlite:///"):
+        ledger = SqliteLedger(url.removeprefix("sqlite:///"))
+        ledger.migrate()
+        return ledger
+    scheme = url.split(":", 1)[0] if ":" in url else url
+    raise ConfigurationError(
+        f"BRIDGE_LEDGER_URL: unsupported scheme {scheme!r}; use sqlite:///path/to/ledger.sqlite3"
+    )

@@ -1,0 +1,83 @@
+"""The ledger's schema, as numbered migrations applied in order at start-up."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: items as received, list cursors, quarantine, passes, the history of item changes.
+    """
+    CREATE TABLE items (
+        kind TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        source_id TEXT NOT NULL,
+        parent_id TEXT,
+        item_time TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        last_pass TEXT,
+        missing_since TEXT,
+        PRIMARY KEY (kind, year, source_id)
+    );
+    CREATE INDEX items_parent ON items (year, parent_id) WHERE parent_id IS NOT NULL;
+    CREATE INDEX items_changed ON items (changed_at);
+    CREATE TABLE item_changes (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        source_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        pass_id TEXT
+    );
+    CREATE INDEX item_changes_item ON item_changes (kind, year, source_id);
+    CREATE TABLE cursors (
+        kind TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        watermark TEXT,
+        last_page INTEGER NOT NULL DEFAULT 0,
+        pass_id TEXT,
+        last_complete_pass_at TEXT,
+        last_full_pass_at TEXT,
+        PRIMARY KEY (kind, year)
+    );
+    CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        qkey TEXT NOT NULL,
+        source_id TEXT,
+        reason TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        UNIQUE (kind, year, qkey)
+    );
+    CREATE TABLE passes (
+        pass_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        mode TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        pages INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        new INTEGER NOT NULL,
+        changed INTEGER NOT NULL,
+        unchanged INTEGER NOT NULL,
+        quarantined INTEGER NOT NULL,
+        missing INTEGER NOT NULL,
+        complete INTEGER NOT NULL,
+        watermark TEXT,
+        error TEXT,
+        PRIMARY KEY (pass_id, kind, year)
+    );
+    CREATE INDEX passes_finished ON passes (finished_at);
+    """,
+)
+
+CURRENT_VERSION = len(MIGRATIONS)

@@ -1,0 +1,1 @@
+"""The Sisumaker HTTP client."""

@@ -1,0 +1,1 @@
+"""Settings and mapping files: read once at start-up, immutable afterwards."""

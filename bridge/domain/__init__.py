@@ -1,0 +1,1 @@
+"""The domain core: letters, dispositions, the ledger's records. Imports no I/O."""

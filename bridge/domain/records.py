@@ -1,0 +1,103 @@
+"""What the ledger stores: items as received, quarantined items, list cursors, passes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from bridge.domain.items import ListKind
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRecord:
+    """One list item that could be keyed and dated, ready to be stored."""
+
+    kind: ListKind
+    year: int
+    source_id: str
+    item_time: datetime
+    content_hash: str
+    payload: str
+    parent_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRecord:
+    """One list item that failed validation, kept with the reason."""
+
+    kind: ListKind
+    year: int
+    reason: str
+    payload: str
+    source_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageBatch:
+    """The parsed items of one page, stored in one transaction."""
+
+    kind: ListKind
+    year: int
+    page: int
+    items: tuple[ItemRecord, ...]
+    quarantined: tuple[QuarantineRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """What storing one page changed in the ledger."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+
+    def __add__(self, other: StoreResult) -> StoreResult:
+        """Add two results up, field by field."""
+        return StoreResult(
+            self.new + other.new,
+            self.changed + other.changed,
+            self.unchanged + other.unchanged,
+            self.quarantined + other.quarantined,
+        )
+
+
+class PassMode(StrEnum):
+    """An incremental pass stops at the watermark; a full pass reads every page."""
+
+    INCREMENTAL = "incremental"
+    FULL = "full"
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where one list of one year directory stands."""
+
+    kind: ListKind
+    year: int
+    watermark: datetime | None = None
+    last_page: int = 0
+    pass_id: str | None = None
+    last_complete_pass_at: datetime | None = None
+    last_full_pass_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PassSummary:
+    """The outcome of one pass over one list of one year directory."""
+
+    pass_id: str
+    kind: ListKind
+    year: int
+    mode: PassMode
+    started_at: datetime
+    finished_at: datetime
+    pages: int
+    requests: int
+    result: StoreResult
+    watermark: datetime | None
+    complete: bool
+    missing: int = 0
+    error: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)

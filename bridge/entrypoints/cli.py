@@ -1,0 +1,220 @@
+"""The ``bridge`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+import structlog
+
+from bridge import __version__
+from bridge.bootstrap import Bridge, build
+from bridge.config.settings import Settings, load_settings
+from bridge.domain.records import PassMode
+from bridge.domain.text import printable
+from bridge.errors import BridgeError, ConfigurationError, MappingError
+from bridge.logs import configure_logging
+from bridge.services.status import status_report
+from bridge.services.sync import SyncReport
+
+log = structlog.get_logger("bridge.cli")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+DESCRIPTION = """\
+Follows Diskominfo Kota Tangerang Selatan's application-development SOP through Sisumaker:
+polls incoming letters (surat masuk) and dispositions (disposisi) into an idempotent ledger.
+
+Settings come from BRIDGE_* environment variables or a .env file in the working directory:
+  BRIDGE_SISUMAKER_URL, BRIDGE_SISUMAKER_USERNAME, BRIDGE_SISUMAKER_PASSWORD
+  (or BRIDGE_SISUMAKER_PASSWORD_FILE), BRIDGE_YEARS, BRIDGE_LEDGER_URL, BRIDGE_DATA_DIR,
+  BRIDGE_MAPPINGS_DIR, BRIDGE_POLL_INTERVAL, BRIDGE_LOG_FORMAT, BRIDGE_LOG_LEVEL.
+See README.md for every setting and its default.
+Exit status: 0 success, 1 a pass or command failed, 2 a setting or mapping file is wrong."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bridge", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sync = commands.add_parser(
+        "sync", help="one pass of both lists in every polled year directory, then a summary",
+        description="Read the incoming-letter and disposition lists once (from page 1 down to "
+                    "the last pass's watermark, or every page when a full pass is due), store "
+                    "them in the ledger and print a summary. Exits 1 if a list failed.",
+    )
+    sync.add_argument("--once", action="store_true",
+                      help="run one sync and exit (the default; kept for scripts)")
+    sync.add_argument("--full", action="store_true",
+                      help="read every page (a full reconciliation pass) instead of stopping at "
+                           "the watermark")
+    sync.set_defaults(handler=_cmd_sync)
+
+    run = commands.add_parser(
+        "run", help="the polling daemon: a sync every BRIDGE_POLL_INTERVAL seconds",
+        description="Poll until SIGTERM or Ctrl-C, which finish the page being stored and exit "
+                    "0. A failing pass is logged and retried at the next interval. A full "
+                    "reconciliation pass runs once a day after BRIDGE_FULL_SYNC_HOUR (local).",
+    )
+    run.add_argument("--max-syncs", type=int, default=None, metavar="N",
+                     help="stop after N syncs (for trials and tests)")
+    run.set_defaults(handler=_cmd_run)
+
+    status = commands.add_parser(
+        "status", help="what the ledger holds: items, quarantine, cursors, last passes",
+        description="Read the ledger only; Sisumaker is not contacted.",
+    )
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.set_defaults(handler=_cmd_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the exit status."""
+    args = _parser().parse_args(argv)
+    handler: Callable[[Bridge, argparse.Namespace], int] = args.handler
+    try:
+        settings = load_settings()
+        configure_logging(fmt=settings.resolved_log_format, level=settings.log_level)
+        bridge = build(settings)
+    except (ConfigurationError, MappingError) as exc:
+        _fail(str(exc))
+        return EXIT_CONFIG
+    except BridgeError as exc:
+        _fail(str(exc))
+        return EXIT_FAILED
+    try:
+        return handler(bridge, args)
+    except (ConfigurationError, MappingError) as exc:
+        _fail(str(exc))
+        return EXIT_CONFIG
+    except BridgeError as exc:
+        _fail(str(exc))
+        return EXIT_FAILED
+    finally:
+        bridge.close()
+
+
+def _fail(reason: str) -> None:
+    print(f"bridge: error: {printable(reason)}", file=sys.stderr)  # noqa: T201
+
+
+def _install_stop_handlers(stop: threading.Event) -> None:
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        if not stop.is_set():
+            log.info("shutdown.requested", signal=signal.Signals(signum).name,
+                     next="finishing the page being stored, then exiting")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def _cmd_sync(bridge: Bridge, args: argparse.Namespace) -> int:
+    _install_stop_handlers(bridge.stop)
+    service = bridge.sync_service()
+    started = time.perf_counter()
+    report = service.run_once(mode=PassMode.FULL if args.full else None)
+    _log_summary(report, time.perf_counter() - started)
+    if bridge.settings.resolved_log_format == "console":
+        _print_summary(report)
+    if report.failures:
+        _fail(f"{len(report.failures)} list(s) failed; first: {report.failures[0]}")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _cmd_run(bridge: Bridge, args: argparse.Namespace) -> int:
+    _install_stop_handlers(bridge.stop)
+    service = bridge.sync_service()
+    interval = bridge.settings.poll_interval
+    log.info("daemon.started", poll_interval_s=interval, ledger=_safe_url(bridge.settings))
+    syncs = 0
+    while not bridge.stop.is_set():
+        started = time.perf_counter()
+        report = service.run_once()
+        _log_summary(report, time.perf_counter() - started)
+        syncs += 1
+        if args.max_syncs is not None and syncs >= args.max_syncs:
+            break
+        bridge.stop.wait(interval)
+    log.info("daemon.stopped", syncs=syncs)
+    return EXIT_OK
+
+
+def _cmd_status(bridge: Bridge, args: argparse.Namespace) -> int:
+    report = status_report(bridge.ledger, ledger_url=_safe_url(bridge.settings))
+    if args.json:
+        print(json.dumps(report, ensure_ascii=True))  # noqa: T201
+        return EXIT_OK
+    _print_status(report)
+    return EXIT_OK
+
+
+def _log_summary(report: SyncReport, duration: float) -> None:
+    result = report.result
+    event = log.info if report.ok else log.warning
+    event("sync.summary", pass_id=report.pass_id, passes=len(report.passes),
+          requests=report.requests, new=result.new, changed=result.changed,
+          unchanged=result.unchanged, quarantined=result.quarantined,
+          failures=len(report.failures), stopped=report.stopped, duration_s=round(duration, 3))
+
+
+def _print_summary(report: SyncReport) -> None:
+    rows: list[tuple[str, ...]] = [("list", "year", "mode", "pages", "new", "changed", "unchanged", "quarantined")]
+    for s in report.passes:
+        rows.append((s.kind.value, str(s.year), s.mode.value, str(s.pages), str(s.result.new),
+                     str(s.result.changed), str(s.result.unchanged), str(s.result.quarantined)))
+    _print_table(rows)
+    for failure in report.failures:
+        print(f"FAILED: {printable(failure)}")  # noqa: T201
+
+
+def _print_status(report: dict[str, Any]) -> None:
+    items = report["items"]
+    print(f"ledger: {report['ledger']}")  # noqa: T201
+    print(f"items: {items['surat']} surat, {items['disposisi']} disposisi; "  # noqa: T201
+          f"quarantined: {report['quarantined']}")
+    print(f"last complete pass: {report['last_complete_pass_at'] or 'never'}")  # noqa: T201
+    rows: list[tuple[str, ...]] = [("list", "year", "watermark", "last page", "last complete pass", "last full pass")]
+    for c in report["cursors"]:
+        rows.append((c["list"], str(c["year"]), c["watermark"] or "-", str(c["last_page"]),
+                     c["last_complete_pass_at"] or "-", c["last_full_pass_at"] or "-"))
+    _print_table(rows)
+
+
+def _print_table(rows: Sequence[Sequence[str]]) -> None:
+    cells = [[printable(cell) for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    for row in cells:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))  # noqa: T201
+
+
+def _safe_url(settings: Settings) -> str:
+    url = settings.ledger_location
+    # postgresql://user:password@host/db → hide the password.
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def utc_now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)

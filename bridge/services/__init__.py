@@ -1,0 +1,1 @@
+"""Services: parse, poll, sync, track cases, push. They depend on ports, not adapters."""

@@ -1,0 +1,246 @@
+"""One pass over one paged list of one year directory.
+
+The list is newest first, paged by offset, with no "changed since" filter. An incremental
+pass reads from page 1 until a page's oldest item is older than the last complete pass's
+watermark minus the lookback window; a full pass reads every page. Each page is stored in
+one transaction while the next one is being fetched (at most one request in flight).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from bridge.domain.items import ListKind, YearDir
+from bridge.domain.records import (
+    ItemRecord,
+    PageBatch,
+    PassMode,
+    PassSummary,
+    QuarantineRecord,
+    StoreResult,
+)
+from bridge.errors import PaginationError
+from bridge.ports import Ledger, RawPage, SisumakerApi
+from bridge.services.parse import ItemParser, Parsed
+
+log = structlog.get_logger("bridge.poll")
+
+
+@dataclass(frozen=True, slots=True)
+class PollConfig:
+    """Limits of a pass."""
+
+    lookback: timedelta = timedelta(hours=1)
+    max_pages: int = 10_000
+    prefetch: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    number: int
+    raw: RawPage
+    batch: PageBatch
+    ids: tuple[str, ...]
+    oldest: datetime | None
+    newest: datetime | None
+
+
+class PassStopped(Exception):  # noqa: N818 - a signal, not a failure
+    """The pass was asked to stop (SIGTERM, Ctrl-C) between two pages."""
+
+
+class ListPoller:
+    """Runs passes over the lists; stateless between passes (the ledger holds the state)."""
+
+    def __init__(
+        self,
+        api: SisumakerApi,
+        ledger: Ledger,
+        parsers: Mapping[ListKind, ItemParser],
+        config: PollConfig,
+        *,
+        stop: threading.Event | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_item: Callable[[Parsed], None] | None = None,
+    ) -> None:
+        """Wire the ports; ``stop`` ends a pass cleanly after the page being stored."""
+        self._api = api
+        self._ledger = ledger
+        self._parsers = parsers
+        self._config = config
+        self._stop = stop or threading.Event()
+        self._now = now
+        self._on_item = on_item
+
+    def run_pass(self, kind: ListKind, year: YearDir, mode: PassMode, pass_id: str) -> PassSummary:
+        """Read the list until the watermark (or to the end) and store every page."""
+        started = self._now()
+        clock = time.perf_counter()
+        requests_before = self._api.request_count
+        cursor = self._ledger.cursor(kind, year.year)
+        threshold = None
+        if mode is PassMode.INCREMENTAL and cursor.watermark is not None:
+            threshold = cursor.watermark - self._config.lookback
+        bound = log.bind(list=kind.value, year_dir=year.path, pass_id=pass_id, mode=mode.value)
+        state = _PassState(watermark=cursor.watermark)
+        complete = False
+        error: str | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as pool:
+            try:
+                self._walk(kind, year, pass_id, threshold, state, pool, bound)
+                complete = True
+            except PassStopped:
+                error = "stopped on request before the last page"
+            except Exception as exc:
+                error = str(exc)
+                self._record(kind, year, pass_id, mode, started, requests_before, state, False,
+                             error)
+                raise
+        missing = 0
+        if complete and mode is PassMode.FULL:
+            missing = self._ledger.mark_missing(kind, year.year, pass_id=pass_id, at=self._now())
+        summary = self._record(kind, year, pass_id, mode, started, requests_before, state,
+                               complete, error, missing=missing)
+        bound.info(
+            "pass.completed" if complete else "pass.stopped",
+            pages=summary.pages, requests=summary.requests, new=summary.result.new,
+            changed=summary.result.changed, unchanged=summary.result.unchanged,
+            quarantined=summary.result.quarantined, missing=missing,
+            duration_s=round(time.perf_counter() - clock, 3),
+            watermark=summary.watermark.isoformat() if summary.watermark else None,
+        )
+        return summary
+
+    def _record(self, kind: ListKind, year: YearDir, pass_id: str, mode: PassMode,
+                started: datetime, requests_before: int, state: _PassState, complete: bool,
+                error: str | None, *, missing: int = 0) -> PassSummary:
+        summary = PassSummary(
+            pass_id=pass_id, kind=kind, year=year.year, mode=mode, started_at=started,
+            finished_at=self._now(), pages=state.pages,
+            requests=self._api.request_count - requests_before, result=state.result,
+            watermark=state.watermark if complete else None, complete=complete,
+            missing=missing, error=error,
+        )
+        self._ledger.complete_pass(summary)
+        return summary
+
+    def _walk(self, kind: ListKind, year: YearDir, pass_id: str, threshold: datetime | None,
+              state: _PassState, pool: ThreadPoolExecutor, bound: structlog.BoundLogger) -> None:
+        number = 1
+        pending: Future[RawPage] | None = None
+        previous: _Page | None = None
+        while True:
+            raw = pending.result() if pending is not None else self._api.fetch_page(kind, year, number)
+            pending = None
+            page = self._parse(kind, year, number, raw)
+            self._check(page, previous, state)
+            if previous is not None and _shrank(previous.raw, raw):
+                # Items were removed above us: the list moved up, so the head of this page
+                # slid onto the previous one. Read that page again before going on.
+                bound.info("page.shifted", page=number, reread=number - 1,
+                           total_before=previous.raw.total_items, total_now=raw.total_items)
+                again = self._parse(kind, year, number - 1,
+                                    self._api.fetch_page(kind, year, number - 1))
+                self._store(again, pass_id, state, bound)
+            more = _has_more(page, threshold)
+            if more and self._config.prefetch and not self._stop.is_set():
+                pending = pool.submit(self._api.fetch_page, kind, year, number + 1)
+            self._store(page, pass_id, state, bound)
+            if not more:
+                return
+            if self._stop.is_set():
+                if pending is not None:
+                    pending.cancel()
+                raise PassStopped
+            previous = page
+            number += 1
+
+    def _parse(self, kind: ListKind, year: YearDir, number: int, raw: RawPage) -> _Page:
+        parser = self._parsers[kind]
+        items: list[ItemRecord] = []
+        bad: list[QuarantineRecord] = []
+        for entry in raw.items:
+            result = parser.parse(year.year, entry)
+            if isinstance(result, QuarantineRecord):
+                bad.append(result)
+            else:
+                items.append(result.record)
+                if self._on_item is not None:
+                    self._on_item(result)
+        times = [record.item_time for record in items]
+        return _Page(
+            number=number,
+            raw=raw,
+            batch=PageBatch(kind, year.year, number, tuple(items), tuple(bad)),
+            ids=tuple(record.source_id for record in items),
+            oldest=min(times) if times else None,
+            newest=max(times) if times else None,
+        )
+
+    def _check(self, page: _Page, previous: _Page | None, state: _PassState) -> None:
+        limit = self._config.max_pages
+        total = page.raw.total_pages
+        if total is not None and total > limit:
+            raise PaginationError(
+                f"page {page.number}: the server reports {total} pages, over the limit of "
+                f"{limit} (BRIDGE_MAX_PAGES); the pass stops"
+            )
+        if page.number > limit:
+            raise PaginationError(f"read {limit} pages without reaching the end; the pass stops")
+        if page.raw.page and page.raw.page != page.number:
+            raise PaginationError(
+                f"asked for page {page.number}, the server answered page {page.raw.page}; "
+                "the pass stops (a page loop)"
+            )
+        if previous is not None and page.ids and page.ids == previous.ids:
+            raise PaginationError(
+                f"page {page.number} repeats page {previous.number} item for item; "
+                "the pass stops (a page loop)"
+            )
+        state.pages += 1
+
+    def _store(self, page: _Page, pass_id: str, state: _PassState,
+               bound: structlog.BoundLogger) -> None:
+        started = time.perf_counter()
+        result = self._ledger.store_page(page.batch, pass_id=pass_id, seen_at=self._now())
+        state.result = state.result + result
+        if page.newest is not None and (state.watermark is None or page.newest > state.watermark):
+            state.watermark = page.newest
+        for bad in page.batch.quarantined:
+            bound.warning("item.quarantined", page=page.number, source_id=bad.source_id,
+                          reason=bad.reason, next="kept in quarantine; the rest of the page goes on")
+        event = bound.info if (result.new or result.changed or result.quarantined) else bound.debug
+        event("page.stored", page=page.number, items=len(page.raw.items), new=result.new,
+              changed=result.changed, unchanged=result.unchanged,
+              quarantined=result.quarantined, duration_s=round(time.perf_counter() - started, 4))
+
+
+@dataclass
+class _PassState:
+    watermark: datetime | None
+    pages: int = 0
+    result: StoreResult = StoreResult()
+
+
+def _has_more(page: _Page, threshold: datetime | None) -> bool:
+    if not page.raw.items:
+        return False
+    total = page.raw.total_pages
+    if total is not None and page.number >= total:
+        return False
+    return not (threshold is not None and page.oldest is not None and page.oldest < threshold)
+
+
+def _shrank(previous: RawPage, current: RawPage) -> bool:
+    return (
+        previous.total_items is not None
+        and current.total_items is not None
+        and current.total_items < previous.total_items
+    )
