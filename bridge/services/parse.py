@@ -222,7 +222,7 @@ class ItemParser:
             return QuarantineRecord(
                 self.kind, year, f"item is not a JSON object (got {type(raw).__name__})", payload
             )
-        renamed = {canon: raw.get(source) for canon, source in self._renames}
+        renamed = {canon: raw[source] for canon, source in self._renames if source in raw}
         try:
             model = self._model.model_validate(renamed, context=self._context)
         except ValidationError as exc:

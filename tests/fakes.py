@@ -1,0 +1,94 @@
+"""Small hand-written fakes of the ports, for unit tests of the services."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bridge.domain.items import ListKind, YearDir
+from bridge.ports import RawPage
+
+Y26 = YearDir(2026, "/surattangsel26")
+BASE = datetime(2026, 11, 20, 8, 0, 0)
+
+
+def letter(n: int, *, when: datetime | None = None, **extra: Any) -> dict[str, Any]:
+    """A raw surat masuk item as the contract shows it; n orders them in time."""
+    moment = when or BASE + timedelta(minutes=n)
+    return {
+        "id_persuratan": str(1000 + n),
+        "id_compose": str(5000 + n),
+        "asal_surat": "Dinas Kesehatan",
+        "pengirim": "Kepala Dinas Kesehatan",
+        "perihal": f"Surat nomor {n}",
+        "tgl_dibuat": moment.strftime("%Y-%m-%d %H:%M:%S"),
+        "tgl_diterimaTU": None,
+        "tgl_dikirim": moment.strftime("%d-%m-%Y"),
+        "n_sifatsurat": "Biasa",
+        "status_dibaca": "0",
+        **extra,
+    }
+
+
+def disposition(n: int, surat: int, **extra: Any) -> dict[str, Any]:
+    """A raw disposisi item."""
+    moment = BASE + timedelta(minutes=n)
+    return {
+        "id_disposisi": str(9000 + n),
+        "id_persuratan": str(1000 + surat),
+        "dari_jabatan": "Kepala Dinas Komunikasi dan Informatika",
+        "kepada_jabatan": "Kabid PTIKP",
+        "isi_disposisi": "Mohon ditindaklanjuti",
+        "tgl_disposisi": moment.strftime("%Y-%m-%d %H:%M:%S"),
+        "status_baca": "0",
+        **extra,
+    }
+
+
+@dataclass
+class FakeSisumaker:
+    """A SisumakerApi over in-memory lists, newest first, with hooks between fetches."""
+
+    per_page: int = 10
+    years: list[YearDir] = field(default_factory=lambda: [Y26])
+    lists: dict[tuple[ListKind, int], list[Any]] = field(default_factory=dict)
+    on_fetch: Callable[[ListKind, int, int], None] | None = None
+    ignore_page: bool = False
+    total_pages_override: float | None = None
+    fetched: list[tuple[ListKind, int, int]] = field(default_factory=list)
+    requests: int = 0
+
+    def items(self, kind: ListKind, year: int = 2026) -> list[Any]:
+        """The list, newest first (mutable: tests insert and remove)."""
+        return self.lists.setdefault((kind, year), [])
+
+    def year_dirs(self) -> list[YearDir]:
+        """The offered year directories."""
+        self.requests += 1
+        return list(self.years)
+
+    def fetch_page(self, kind: ListKind, year: YearDir, page: int) -> RawPage:
+        """One page by offset; the hook runs after the page is cut, like a racing writer."""
+        self.requests += 1
+        self.fetched.append((kind, year.year, page))
+        data = self.items(kind, year.year)
+        start = 0 if self.ignore_page else (page - 1) * self.per_page
+        chunk = list(data[start:start + self.per_page])
+        total = len(data)
+        pages = self.total_pages_override or float(math.ceil(total / self.per_page))
+        result = RawPage(page=1 if self.ignore_page else page,
+                         total_pages=math.ceil(pages), total_items=total, items=chunk)
+        if self.on_fetch is not None:
+            self.on_fetch(kind, year.year, page)
+        return result
+
+    @property
+    def request_count(self) -> int:
+        """Requests so far."""
+        return self.requests
+
+    def close(self) -> None:
+        """Nothing to release."""

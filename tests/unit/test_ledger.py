@@ -1,0 +1,171 @@
+"""The SQLite ledger: idempotent pages, whole transactions, versioned schema."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bridge.adapters.ledger import open_ledger
+from bridge.adapters.ledger.schema import CURRENT_VERSION
+from bridge.adapters.ledger.sqlite import SqliteLedger
+from bridge.domain.items import ListKind
+from bridge.domain.records import ItemRecord, PageBatch, PassMode, PassSummary, QuarantineRecord, StoreResult
+from bridge.errors import ConfigurationError, LedgerError
+
+NOW = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
+SURAT = ListKind.SURAT
+
+
+def record(n: int, content: str = "a") -> ItemRecord:
+    return ItemRecord(SURAT, 2026, str(n), datetime(2026, 11, 20, 8, n % 60, tzinfo=UTC),
+                      f"hash-{n}-{content}", f'{{"id":{n},"c":"{content}"}}')
+
+
+def page(*records: ItemRecord, bad: tuple[QuarantineRecord, ...] = ()) -> PageBatch:
+    return PageBatch(SURAT, 2026, 1, tuple(records), bad)
+
+
+def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_storing_the_same_page_twice_changes_nothing(ledger: SqliteLedger, tmp_path) -> None:
+    batch = page(*(record(n) for n in range(10)))
+    first = ledger.store_page(batch, pass_id="p1", seen_at=NOW)
+    snapshot = rows(tmp_path / "ledger.sqlite3",
+                    "SELECT source_id, content_hash, payload, version, first_seen FROM items")
+    second = ledger.store_page(batch, pass_id="p2", seen_at=NOW)
+    assert first == StoreResult(new=10)
+    assert second == StoreResult(unchanged=10)
+    assert rows(tmp_path / "ledger.sqlite3",
+                "SELECT source_id, content_hash, payload, version, first_seen FROM items") == snapshot
+    assert rows(tmp_path / "ledger.sqlite3", "SELECT COUNT(*) FROM item_changes") == [(0,)]
+
+
+def test_a_changed_item_gets_a_new_version_and_a_history_row(ledger: SqliteLedger, tmp_path) -> None:
+    ledger.store_page(page(record(1)), pass_id="p1", seen_at=NOW)
+    result = ledger.store_page(page(record(1, "b")), pass_id="p2", seen_at=NOW)
+    assert result == StoreResult(changed=1)
+    item = ledger.get_item(SURAT, 2026, "1")
+    assert item is not None and item.version == 2 and '"c":"b"' in item.payload
+    assert rows(tmp_path / "ledger.sqlite3",
+                "SELECT version, pass_id FROM item_changes") == [(2, "p2")]
+
+
+def test_a_crash_in_the_middle_of_a_page_leaves_no_half_written_page(ledger: SqliteLedger) -> None:
+    good = [record(n) for n in range(5)]
+    broken = ItemRecord(SURAT, 2026, "99", NOW, "h", None)  # type: ignore[arg-type]  # NOT NULL
+    with pytest.raises(LedgerError):
+        ledger.store_page(page(*good, broken), pass_id="p1", seen_at=NOW)
+    assert ledger.item_counts()[SURAT] == 0
+    assert ledger.cursor(SURAT, 2026).last_page == 0
+    # The ledger is still usable after the failed transaction.
+    assert ledger.store_page(page(*good), pass_id="p2", seen_at=NOW).new == 5
+
+
+def test_a_process_killed_mid_transaction_leaves_no_half_page(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / "ledger.sqlite3"
+    script = textwrap.dedent(f"""
+        import os, signal
+        from datetime import datetime, UTC
+        from bridge.adapters.ledger.sqlite import SqliteLedger
+        from bridge.domain.items import ListKind
+        from bridge.domain.records import ItemRecord, PageBatch
+        ledger = SqliteLedger({str(path)!r}); ledger.migrate()
+        records = [ItemRecord(ListKind.SURAT, 2026, str(n), datetime.now(UTC), "h", "{{}}")
+                   for n in range(50)]
+        original = ledger._insert_items
+        def dying(cur, recs, seen, pass_id):
+            original(cur, recs[:25], seen, pass_id)
+            os.kill(os.getpid(), signal.SIGKILL)  # the power goes out mid-page
+        ledger._insert_items = dying
+        ledger.store_page(PageBatch(ListKind.SURAT, 2026, 1, tuple(records), ()),
+                          pass_id="p", seen_at=datetime.now(UTC))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], check=False, timeout=60)
+    assert proc.returncode == -9
+    reopened = SqliteLedger(path)
+    try:
+        reopened.migrate()
+        assert reopened.item_counts()[SURAT] == 0
+    finally:
+        reopened.close()
+
+
+def test_quarantine_keeps_the_reason_and_releases_items_that_become_valid(ledger) -> None:
+    bad = QuarantineRecord(SURAT, 2026, "tgl_dibuat 'kemarin' matches none", '{"x":1}',
+                           source_id="7")
+    ledger.store_page(page(record(1), bad=(bad,)), pass_id="p1", seen_at=NOW)
+    ledger.store_page(page(record(1), bad=(bad,)), pass_id="p2", seen_at=NOW)
+    entries = ledger.quarantined()
+    assert len(entries) == 1 and entries[0].attempts == 2
+    assert "kemarin" in entries[0].record.reason
+    ledger.store_page(page(record(7)), pass_id="p3", seen_at=NOW)
+    assert ledger.quarantine_count() == 0
+
+
+def test_quarantined_items_without_an_id_are_kept_apart_by_payload(ledger) -> None:
+    one = QuarantineRecord(SURAT, 2026, "id is null", '{"a":1}')
+    two = QuarantineRecord(SURAT, 2026, "id is null", '{"a":2}')
+    ledger.store_page(page(bad=(one, two)), pass_id="p1", seen_at=NOW)
+    ledger.store_page(page(bad=(one,)), pass_id="p2", seen_at=NOW)
+    assert ledger.quarantine_count() == 2
+
+
+def test_only_a_complete_pass_moves_the_watermark(ledger) -> None:
+    mark = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+    def summary(pass_id: str, complete: bool, watermark: datetime) -> PassSummary:
+        return PassSummary(pass_id, SURAT, 2026, PassMode.INCREMENTAL, NOW, NOW, 1, 1,
+                           StoreResult(), watermark, complete)
+
+    ledger.complete_pass(summary("p1", True, mark))
+    ledger.complete_pass(summary("p2", False, datetime(2026, 11, 21, tzinfo=UTC)))
+    cursor = ledger.cursor(SURAT, 2026)
+    assert cursor.watermark == mark
+    assert cursor.last_complete_pass_at == NOW
+    assert cursor.last_full_pass_at is None
+    assert {p.pass_id for p in ledger.last_passes()} == {"p1", "p2"}
+
+
+def test_schema_is_versioned_and_migrating_again_is_harmless(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    store = SqliteLedger(path)
+    assert store.migrate() == CURRENT_VERSION
+    assert store.migrate() == CURRENT_VERSION
+    store.close()
+    assert rows(path, "SELECT version FROM schema_version") == [(CURRENT_VERSION,)]
+    assert rows(path, "PRAGMA journal_mode") == [("wal",)]
+
+
+def test_a_ledger_from_a_newer_bridge_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    store = SqliteLedger(path)
+    store.migrate()
+    store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE schema_version SET version = 999")
+    store = SqliteLedger(path)
+    with pytest.raises(LedgerError, match="version 999, newer"):
+        store.migrate()
+    store.close()
+
+
+def test_open_ledger_names_an_unsupported_url() -> None:
+    with pytest.raises(ConfigurationError, match="BRIDGE_LEDGER_URL"):
+        open_ledger("mysql://localhost/x")
+
+
+def test_unwritable_ledger_location_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(LedgerError, match="cannot"):
+        SqliteLedger(blocker / "sub" / "l.sqlite3")
