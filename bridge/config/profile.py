@@ -99,7 +99,7 @@ class ListSpec(BaseModel):
     @field_validator("date_formats")
     @classmethod
     def _formats_work(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        sample = datetime(2024, 12, 31, 23, 59, 58)  # noqa: DTZ001 - a format check only
+        sample = datetime(2024, 12, 31, 23, 59, 58)
         for name, formats in value.items():
             if not formats:
                 raise ValueError(f"{name}: give at least one format")
@@ -107,7 +107,7 @@ class ListSpec(BaseModel):
                 if "%" not in fmt:
                     raise ValueError(f"{name}: {fmt!r} has no % directive")
                 try:
-                    datetime.strptime(sample.strftime(fmt), fmt)  # noqa: DTZ007
+                    datetime.strptime(sample.strftime(fmt), fmt)
                 except ValueError as exc:
                     raise ValueError(f"{name}: {fmt!r} cannot read back its own output") from exc
         return value

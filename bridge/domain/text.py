@@ -172,7 +172,8 @@ def _escape(code_point: int) -> str:
 
 class _EscapeTable(dict[int, str]):
     """A ``str.translate`` table computed on demand: str.translate looks each character up
-    at C speed and only falls back to ``__missing__`` the first time a character is seen."""
+    at C speed and only falls back to ``__missing__`` the first time a character is seen.
+    """
 
     def __missing__(self, code_point: int) -> str:
         char = chr(code_point)

@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(reason: str) -> None:
-    print(f"bridge: error: {printable(reason)}", file=sys.stderr)  # noqa: T201
+    print(f"bridge: error: {printable(reason)}", file=sys.stderr)
 
 
 def _install_stop_handlers(stop: threading.Event) -> None:
@@ -159,7 +159,7 @@ def _cmd_run(bridge: Bridge, args: argparse.Namespace) -> int:
 def _cmd_status(bridge: Bridge, args: argparse.Namespace) -> int:
     report = status_report(bridge.ledger, ledger_url=_safe_url(bridge.settings))
     if args.json:
-        print(json.dumps(report, ensure_ascii=True))  # noqa: T201
+        print(json.dumps(report, ensure_ascii=True))
         return EXIT_OK
     _print_status(report)
     return EXIT_OK
@@ -175,22 +175,26 @@ def _log_summary(report: SyncReport, duration: float) -> None:
 
 
 def _print_summary(report: SyncReport) -> None:
-    rows: list[tuple[str, ...]] = [("list", "year", "mode", "pages", "new", "changed", "unchanged", "quarantined")]
+    rows: list[tuple[str, ...]] = [
+        ("list", "year", "mode", "pages", "new", "changed", "unchanged", "quarantined")
+    ]
     for s in report.passes:
         rows.append((s.kind.value, str(s.year), s.mode.value, str(s.pages), str(s.result.new),
                      str(s.result.changed), str(s.result.unchanged), str(s.result.quarantined)))
     _print_table(rows)
     for failure in report.failures:
-        print(f"FAILED: {printable(failure)}")  # noqa: T201
+        print(f"FAILED: {printable(failure)}")
 
 
 def _print_status(report: dict[str, Any]) -> None:
     items = report["items"]
-    print(f"ledger: {report['ledger']}")  # noqa: T201
-    print(f"items: {items['surat']} surat, {items['disposisi']} disposisi; "  # noqa: T201
+    print(f"ledger: {report['ledger']}")
+    print(f"items: {items['surat']} surat, {items['disposisi']} disposisi; "
           f"quarantined: {report['quarantined']}")
-    print(f"last complete pass: {report['last_complete_pass_at'] or 'never'}")  # noqa: T201
-    rows: list[tuple[str, ...]] = [("list", "year", "watermark", "last page", "last complete pass", "last full pass")]
+    print(f"last complete pass: {report['last_complete_pass_at'] or 'never'}")
+    rows: list[tuple[str, ...]] = [
+        ("list", "year", "watermark", "last page", "last complete pass", "last full pass")
+    ]
     for c in report["cursors"]:
         rows.append((c["list"], str(c["year"]), c["watermark"] or "-", str(c["last_page"]),
                      c["last_complete_pass_at"] or "-", c["last_full_pass_at"] or "-"))
@@ -201,7 +205,7 @@ def _print_table(rows: Sequence[Sequence[str]]) -> None:
     cells = [[printable(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     for row in cells:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))  # noqa: T201
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
 def _safe_url(settings: Settings) -> str:

@@ -84,7 +84,7 @@ def _parse_datetime(value: str, formats: tuple[str, ...]) -> datetime | None:
             except ValueError:
                 continue
         try:
-            return datetime.strptime(value, fmt)  # noqa: DTZ007 - zone attached by caller
+            return datetime.strptime(value, fmt)
         except ValueError:
             continue
     return None

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -226,7 +226,7 @@ class ListPoller:
 class _PassState:
     watermark: datetime | None
     pages: int = 0
-    result: StoreResult = StoreResult()
+    result: StoreResult = field(default_factory=StoreResult)
 
 
 def _has_more(page: _Page, threshold: datetime | None) -> bool:

@@ -12,7 +12,14 @@ from bridge.adapters.ledger import open_ledger
 from bridge.adapters.ledger.schema import CURRENT_VERSION
 from bridge.adapters.ledger.sqlite import SqliteLedger
 from bridge.domain.items import ListKind
-from bridge.domain.records import ItemRecord, PageBatch, PassMode, PassSummary, QuarantineRecord, StoreResult
+from bridge.domain.records import (
+    ItemRecord,
+    PageBatch,
+    PassMode,
+    PassSummary,
+    QuarantineRecord,
+    StoreResult,
+)
 from bridge.errors import ConfigurationError, LedgerError
 
 NOW = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)

@@ -128,7 +128,7 @@ class SqlLedger(abc.ABC):
             cur.execute(
                 self._sql(
                     "SELECT source_id, content_hash, version FROM items "
-                    f"WHERE kind = ? AND year = ? AND source_id IN ({marks})"  # noqa: S608
+                    f"WHERE kind = ? AND year = ? AND source_id IN ({marks})"
                 ),
                 (kind.value, year, *chunk),
             )

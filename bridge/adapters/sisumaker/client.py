@@ -36,7 +36,7 @@ log = structlog.get_logger("bridge.sisumaker")
 USER_AGENT = "sisumaker-bridge/0.1"
 
 
-class _Unauthorized(Exception):
+class _Unauthorized(Exception):  # noqa: N818 - a private signal, never raised to callers
     """A 401 inside one attempt; turned into a new login or an AuthenticationError."""
 
 
@@ -48,7 +48,7 @@ class RetryPolicy:
         """Attempts in all (first call included), the longest Retry-After honoured, backoff."""
         self.max_attempts = max_attempts
         self.retry_after_cap = retry_after_cap
-        self._backoff = wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
+        self._backoff = wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
 
     def wait(self, state: RetryCallState) -> float:
         """Seconds to wait before the next attempt."""
@@ -188,14 +188,14 @@ class SisumakerClient:
         path = auth.login_path.format(dir=year.path)
         body = {auth.username_field: self._username,
                 auth.password_field: self._password.get_secret_value()}
+        # One attempt: a transient failure propagates to the retries of the call that needed
+        # the token, so a failing login is not retried max_attempts squared times.
         try:
-            answer = self._with_retries(lambda: self._send("POST", path, json_body=body))
-        except _Unauthorized:
-            raise AuthenticationError(
-                f"login to {year.path} refused (401): check BRIDGE_SISUMAKER_USERNAME and the password"
-            ) from None
+            answer = self._send("POST", path, json_body=body, token=None, auth_call=True)
         except FatalApiError as exc:
-            raise AuthenticationError(f"login to {year.path} refused: {exc}") from None
+            if exc.status_code is not None and 400 <= exc.status_code < 500:
+                raise AuthenticationError(f"login to {year.path} refused: {exc}") from None
+            raise
         raw = answer.get(auth.token_key) if isinstance(answer, Mapping) else None
         if not isinstance(raw, str) or not raw:
             raise AuthenticationError(f"login to {year.path}: the answer has no {auth.token_key!r}")
@@ -206,7 +206,8 @@ class SisumakerClient:
     # -- one HTTP exchange -------------------------------------------------------------------
 
     def _send(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
-              json_body: Mapping[str, Any] | None = None, token: Token | None = None) -> Any:
+              json_body: Mapping[str, Any] | None = None, token: Token | None = None,
+              auth_call: bool = False) -> Any:
         self._respect_retry_after(method, path)
         headers = {}
         if token is not None:
@@ -222,6 +223,17 @@ class SisumakerClient:
             raise RetriableApiError(
                 f"{method} {path}: connection failed ({type(exc).__name__})"
             ) from None
+        except httpx.DecodingError as exc:
+            raise RetriableApiError(f"{method} {path}: undecodable body ({exc})") from None
+        except httpx.HTTPError as exc:
+            raise FatalApiError(f"{method} {path}: {type(exc).__name__}: {exc}") from None
+        if response.status_code == 401 and token is None:
+            what = "login refused" if auth_call else "unauthorized without a token"
+            raise AuthenticationError(
+                f"{method} {path}: {what} (401){_server_message(response, self._profile)}; "
+                "check BRIDGE_SISUMAKER_USERNAME and the password",
+                status_code=401,
+            )
         return self._read(method, path, response)
 
     def _respect_retry_after(self, method: str, path: str) -> None:
@@ -230,10 +242,9 @@ class SisumakerClient:
         if remaining <= 0:
             return
         if remaining > self._retry.retry_after_cap:
-            raise RetriableApiError(
-                f"{method} {path}: the server asked to wait {remaining:.0f} s, over the cap of "
-                f"{self._retry.retry_after_cap:.0f} s; not calling before then",
-                retry_after=remaining,
+            raise FatalApiError(
+                f"{method} {path}: the server asked to wait {remaining:.0f} s more, over the cap "
+                f"of {self._retry.retry_after_cap:.0f} s; not calling before then"
             )
         self._sleep(remaining)
 
@@ -263,6 +274,8 @@ class SisumakerClient:
                 f"{where}: HTTP {response.status_code}{_server_message(response, self._profile)}",
                 status_code=response.status_code,
             )
+        if not response.content and response.status_code == 204:
+            return None
         try:
             body = json.loads(response.content)
         except (json.JSONDecodeError, UnicodeDecodeError):
