@@ -113,6 +113,21 @@ REQUEST_TEMPLATES = [
     "{intent} {act} Landing Page {app}",
     "{intent} {act} Aplikasi dan Website {app}",
     "{intent} {act} E-Katalog Produk UMKM",
+    # round 3 (added after the second round of rule changes, before looking at the rules)
+    "{intent} {act} Sistem Pendaftaran Online {app}",
+    "{intent} {act} Aplikasi Pengelolaan {app}",
+    "{intent} Pengembangan Modul {app} pada Sistem Informasi Kepegawaian Daerah",
+    "{intent} Dibuatkan Website Resmi {agency}",
+    "{intent} {act} Aplikasi Layanan {app} Berbasis Android dan iOS",
+    "Usulan Program {act} Aplikasi {app}",
+    "{intent} {act} Sistem Antrian Elektronik {agency}",
+    "Pengajuan Rencana {act} {obj} {app}",
+    "{intent} {act} {obj} {app} sebagai Tindak Lanjut Rapat Koordinasi",
+    "{intent} {act} Aplikasi Survei Kepuasan Masyarakat",
+    "{intent} {act} Aplikasi Pelatihan dan Uji Kompetensi",
+    "Mohon Dikembangkan {obj} {app}",
+    "{intent} {act} Aplikasi untuk Pendataan Warga Terdampak Banjir",
+    "{intent} {act} Aplikasi Helpdesk / Ticketing Layanan TIK",
 ]  # fmt: skip
 
 DECOY_TEMPLATES = [
@@ -208,6 +223,26 @@ DECOY_TEMPLATES = [
     "Permohonan Pengisian Data pada {obj} {app}",
     "Permohonan Tenaga Operator {obj} {app}",
     "Permohonan Penambahan Kuota Akun Zoom",
+    # round 3 (added after the second round of rule changes, before looking at the rules)
+    "Permohonan Pembuatan Akun Pengguna {obj} {app}",
+    "Pemberitahuan Perubahan Alamat Website {agency}",
+    "Permohonan Pembuatan Surat Rekomendasi {obj} {app}",
+    "Permohonan Penambahan Kapasitas Penyimpanan Server {obj} {app}",
+    "Permohonan Pemulihan Website {agency} yang Terkena Peretasan",
+    "Laporan Insiden Keamanan Siber pada {obj} {app}",
+    "Permohonan Penilaian Mandiri SPBE {agency}",
+    "Permohonan Pembuatan Nota Kesepahaman {act} {obj} {app}",
+    "Pembangunan Menara Telekomunikasi di {agency}",
+    "Permohonan Audiensi terkait {act} {obj} {app}",
+    "Permohonan Daftar Aplikasi yang Dikembangkan Diskominfo",
+    "Permohonan Salinan Source Code {obj} {app}",
+    "Penyampaian Dokumen {act} {obj} {app}",
+    "Permohonan Perpanjangan Lisensi Perangkat Lunak {app}",
+    "Pengembangan Ekonomi Kreatif Berbasis Digital",
+    "Permohonan Bantuan Pembangunan Rumah Ibadah",
+    "Permohonan Pemasangan {obj} {app} pada Komputer Kantor",
+    "Permohonan Instalasi Ulang {obj} {app}",
+    "Permohonan Tindak Lanjut Pengaduan {obj} {app} Error",
 ]  # fmt: skip
 
 TOPICS = [
@@ -226,6 +261,8 @@ FRONT_OFFICE_TITLES = [
     "Kasubbag Umum", "Staf Subbagian Umum", "Pelaksana pada Subbag Umum dan Kepegawaian",
     "Sekretaris Diskominfo", "Sekretaris Dinas Kominfo", "Plh. Sekretaris Dinas",
     "Pengelola Persuratan",
+    "Kasubag Umum dan Kepegawaian Diskominfo", "Kepala Sub Bagian Tata Usaha",
+    "Petugas Persuratan", "Staf Tata Usaha", "SEKDIS", "Sekretaris Dinas Kominfo Kota Tangsel",
 ]  # fmt: skip
 HEAD_TITLES = [
     "Kepala Dinas Komunikasi dan Informatika", "Kadis Kominfo", "KEPALA DINAS",
@@ -235,6 +272,8 @@ HEAD_TITLES = [
     "Kadis", "kepala dinas kominfo",
     "Kepala Dinas Komunikasi dan Informatika Kota Tangerang Selatan", "Plt Kadis Kominfo",
     "Pj. Kepala Dinas", "KADISKOMINFO TANGSEL", "Kepala Dinas Komunikasi dan Informatika (Plt)",
+    "Kepala Dinas Kominfo Tangsel", "PLT KEPALA DINAS KOMINFO",
+    "Kepala Dinas Komunikasi dan Informatika Tangerang Selatan",
 ]  # fmt: skip
 IT_HEAD_TITLES = [
     "Kepala Bidang PTIKP", "Kabid PTIKP", "Plt. Kabid PTIKP",
@@ -246,6 +285,8 @@ IT_HEAD_TITLES = [
     "Kabid TIK dan Persandian", "Kabid PTIKP (Plt)",
     "Kepala Bidang Pengelolaan Teknologi Informasi dan Komunikasi dan Persandian",
     "Plt. Kepala Bidang Pengelolaan Teknologi Informasi, Komunikasi dan Persandian",
+    "Kepala Bidang P.TIKP", "Kepala Bidang TIK",
+    "Kabid Pengelolaan Teknologi Informasi Komunikasi dan Persandian Diskominfo",
 ]  # fmt: skip
 OTHER_HEAD_TITLES = [
     "Kepala Bidang Informasi dan Komunikasi Publik", "Kabid IKP",
@@ -253,6 +294,7 @@ OTHER_HEAD_TITLES = [
     "Kepala Bidang Pengelolaan Informasi dan Komunikasi Publik", "Plt. Kabid IKP",
     "KEPALA BIDANG STATISTIK DAN PERSANDIAN",
     "Kepala Bidang Pengelolaan Informasi Publik", "Kabid Komunikasi Publik",
+    "Kepala Bidang Informasi Komunikasi Publik", "Kepala Bidang Statistik dan Data",
 ]  # fmt: skip
 STAFF_TITLES = [
     "Kepala Seksi Aplikasi dan Integrasi Sistem Informasi", "Kasi Infrastruktur TIK",
@@ -262,6 +304,7 @@ STAFF_TITLES = [
     "Kepala Seksi Pengembangan Aplikasi", "Kasi Aplikasi Informatika", "Staf Bidang PTIKP",
     "Pengelola Sistem Informasi", "Sub Koordinator Aplikasi", "Ketua Tim Kerja Aplikasi",
     "Sekretaris Kelurahan", "Kepala Subbagian Perencanaan dan Keuangan",
+    "Kepala UPT Data Center", "Kepala Seksi Keamanan Informasi dan Persandian",
 ]  # fmt: skip
 
 ROLE_TITLES = {

@@ -5,7 +5,6 @@ Nothing else in the package reads the environment or opens a connection.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -20,6 +19,7 @@ from bridge.logs import Redactor
 from bridge.ports import Ledger
 from bridge.services.parse import ItemParser
 from bridge.services.poll import ListPoller, PollConfig
+from bridge.services.stop import StopSignal
 from bridge.services.sync import SyncConfig, SyncService
 
 
@@ -30,7 +30,7 @@ class Bridge:
     settings: Settings
     profile: Profile
     ledger: Ledger
-    stop: threading.Event = field(default_factory=threading.Event)
+    stop: StopSignal = field(default_factory=StopSignal)
     redactor: Redactor = field(default_factory=Redactor)
     transport: httpx.BaseTransport | None = None
     _client: SisumakerClient | None = None

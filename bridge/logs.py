@@ -14,7 +14,7 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 from bridge.domain.text import printable
 
 REDACTED = "<redacted>"
-_SECRET_KEYS = re.compile(r"pass(word)?|secret|token|authori[sz]ation|cookie", re.IGNORECASE)
+_SECRET_KEYS = re.compile(r"password|passwd|secret|token|authori[sz]ation|cookie", re.IGNORECASE)
 # A JWT (header.payload.signature, base64url): the shape of Sisumaker's id_token.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")
 

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
+from holidays.countries.indonesia import Indonesia
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bridge.config.profile import describe_validation_error, read_toml
@@ -39,8 +39,9 @@ RECOGNITION_FILE = "recognition.toml"
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
 _M = TypeVar("_M", bound=BaseModel)
-_ROLES = tuple(r for r in Role if r is not Role.UNKNOWN)
-_ROLE_NAMES = ", ".join(r.value for r in _ROLES)
+# The roles a rule or a trigger may name: every role but "unknown", which is what is left.
+RoleName = Literal["front_office", "head", "it_head", "other_division_head"]
+_ROLE_NAMES = ", ".join(get_args(RoleName))
 _CODE = re.compile(r"[a-z][a-z0-9_]*")
 # "1 Hari", "14 Hari": the SOP's own wording of a fixed time limit.
 _DAYS_TEXT = re.compile(r"(\d+)\s+hari", re.IGNORECASE)
@@ -110,7 +111,7 @@ class RolesModel(BaseModel):
     """[roles]: one rule per role and the order they are tried in (first match wins)."""
 
     model_config = _FROZEN
-    order: tuple[Role, ...]
+    order: tuple[RoleName, ...]
     front_office: RuleModel
     head: RuleModel
     it_head: RuleModel
@@ -139,7 +140,7 @@ class CalendarModel(BaseModel):
     @field_validator("holiday_categories")
     @classmethod
     def _known_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        valid = tuple(holidays.Indonesia.supported_categories)
+        valid = tuple(Indonesia.supported_categories)
         for name in value:
             if name not in valid:
                 raise ValueError(f"unknown category {name!r}; valid: {', '.join(valid)}")
@@ -166,8 +167,8 @@ class TriggerModel(BaseModel):
 
     model_config = _FROZEN
     kind: TriggerKind
-    from_role: Role | None = None
-    to_role: Role | None = None
+    from_role: RoleName | None = None
+    to_role: RoleName | None = None
 
 
 class StepModel(BaseModel):
@@ -191,8 +192,8 @@ class AnomalyModel(BaseModel):
 
     model_config = _FROZEN
     code: Text
-    from_role: Role
-    to_role: Role
+    from_role: RoleName
+    to_role: RoleName
     description: str = ""
 
 
@@ -230,7 +231,10 @@ def load_sop(path: Path) -> Sop:
     model = _validate(path, SopModel)
     _check_steps(path, model)
     steps = [_step(s) for s in model.steps]
-    anomalies = [DispositionAnomaly(a.code, a.from_role, a.to_role, a.description) for a in model.anomalies]
+    anomalies = [
+        DispositionAnomaly(a.code, Role(a.from_role), Role(a.to_role), a.description)
+        for a in model.anomalies
+    ]
     return Sop(steps, anomalies=anomalies, title=model.title)
 
 
@@ -245,7 +249,7 @@ def load_recognition(path: Path) -> tuple[Recogniser, WorkingCalendar]:
         synonyms=model.synonyms,
         request=_rule("request", model.request),
         instruction=_rule("instruction", model.instruction) if model.instruction else None,
-        roles=tuple((role, _rule(role.value, getattr(model.roles, role.value))) for role in model.roles.order),
+        roles=tuple((Role(name), _rule(name, getattr(model.roles, name))) for name in model.roles.order),
     )
     recogniser = Recogniser(spec)
     _check_examples(path, recogniser.example_failures())
@@ -285,8 +289,6 @@ def _check_steps(path: Path, model: SopModel) -> None:
             raise _fail(path, key, "use lower-case letters, digits and _, starting with a letter")
         if anomaly.code in BUILTIN_ANOMALIES or anomaly.code in seen_codes or anomaly.code.startswith("step"):
             raise _fail(path, key, f"{anomaly.code!r} is already used (built in: {', '.join(BUILTIN_ANOMALIES)}, step*)")
-        _check_role(path, f"anomalies.{index}.from_role", anomaly.from_role)
-        _check_role(path, f"anomalies.{index}.to_role", anomaly.to_role)
         seen_codes.add(anomaly.code)
 
 
@@ -305,21 +307,15 @@ def _check_trigger(path: Path, key: str, trigger: TriggerModel) -> None:
             raise _fail(path, key, "a letter trigger takes no from_role / to_role")
         return
     for name in ("from_role", "to_role"):
-        role = getattr(trigger, name)
-        if role is None:
+        if getattr(trigger, name) is None:
             raise _fail(path, f"{key}.{name}", f"required for a disposition trigger; valid: {_ROLE_NAMES}")
-        _check_role(path, f"{key}.{name}", role)
-
-
-def _check_role(path: Path, key: str, role: Role) -> None:
-    if role is Role.UNKNOWN:
-        raise _fail(path, key, f"'unknown' cannot be matched on purpose; valid: {_ROLE_NAMES}")
 
 
 def _step(model: StepModel) -> StepDef:
     trigger = None
     if model.trigger is not None:
-        trigger = Trigger(model.trigger.kind, model.trigger.from_role, model.trigger.to_role)
+        spec = model.trigger
+        trigger = Trigger(spec.kind, _role(spec.from_role), _role(spec.to_role))
     return StepDef(
         number=model.number,
         name=model.name,
@@ -335,9 +331,13 @@ def _step(model: StepModel) -> StepDef:
 
 def _check_roles(path: Path, roles: RolesModel) -> None:
     """``order`` lists every role exactly once."""
-    order = [r.value for r in roles.order]
-    if sorted(order) != sorted(r.value for r in _ROLES):
+    order = list(roles.order)
+    if sorted(order) != sorted(get_args(RoleName)):
         raise _fail(path, "roles.order", f"list each role exactly once, got {order}; valid: {_ROLE_NAMES}")
+
+
+def _role(name: str | None) -> Role | None:
+    return Role(name) if name is not None else None
 
 
 def _normalise_settings(model: NormaliseModel) -> NormaliseSettings:

@@ -6,7 +6,6 @@ import argparse
 import json
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from bridge.domain.text import printable
 from bridge.errors import BridgeError, ConfigurationError, MappingError
 from bridge.logs import configure_logging
 from bridge.services.status import status_report
+from bridge.services.stop import StopSignal
 from bridge.services.sync import SyncReport
 
 log = structlog.get_logger("bridge.cli")
@@ -113,22 +113,35 @@ def _fail(reason: str) -> None:
     print(f"bridge: error: {printable(reason)}", file=sys.stderr)
 
 
-def _install_stop_handlers(stop: threading.Event) -> None:
+def _install_stop_handlers(stop: StopSignal) -> list[str]:
+    """Make SIGTERM and Ctrl-C set ``stop``; return the list the signal names land in.
+
+    The handler only sets the event: logging from a signal handler can deadlock on the
+    logger's write lock when the signal lands while the main thread is writing a line.
+    """
+    received: list[str] = []
+
     def handle(signum: int, _frame: FrameType | None) -> None:
-        if not stop.is_set():
-            log.info("shutdown.requested", signal=signal.Signals(signum).name,
-                     next="finishing the page being stored, then exiting")
+        received.append(signal.Signals(signum).name)
         stop.set()
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
+    return received
+
+
+def _log_shutdown(received: list[str]) -> None:
+    if received:
+        log.info("shutdown.requested", signal=received[0],
+                 next="finished the page being stored; exiting")
 
 
 def _cmd_sync(bridge: Bridge, args: argparse.Namespace) -> int:
-    _install_stop_handlers(bridge.stop)
+    received = _install_stop_handlers(bridge.stop)
     service = bridge.sync_service()
     started = time.perf_counter()
     report = service.run_once(mode=PassMode.FULL if args.full else None)
+    _log_shutdown(received)
     _log_summary(report, time.perf_counter() - started)
     if bridge.settings.resolved_log_format == "console":
         _print_summary(report)
@@ -139,7 +152,7 @@ def _cmd_sync(bridge: Bridge, args: argparse.Namespace) -> int:
 
 
 def _cmd_run(bridge: Bridge, args: argparse.Namespace) -> int:
-    _install_stop_handlers(bridge.stop)
+    received = _install_stop_handlers(bridge.stop)
     service = bridge.sync_service()
     interval = bridge.settings.poll_interval
     log.info("daemon.started", poll_interval_s=interval, ledger=_safe_url(bridge.settings))
@@ -152,6 +165,7 @@ def _cmd_run(bridge: Bridge, args: argparse.Namespace) -> int:
         if args.max_syncs is not None and syncs >= args.max_syncs:
             break
         bridge.stop.wait(interval)
+    _log_shutdown(received)
     log.info("daemon.stopped", syncs=syncs)
     return EXIT_OK
 

@@ -8,7 +8,6 @@ one transaction while the next one is being fetched (at most one request in flig
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +28,7 @@ from bridge.domain.records import (
 from bridge.errors import PaginationError
 from bridge.ports import Ledger, RawPage, SisumakerApi
 from bridge.services.parse import ItemParser, Parsed
+from bridge.services.stop import StopSignal
 
 log = structlog.get_logger("bridge.poll")
 
@@ -66,7 +66,7 @@ class ListPoller:
         parsers: Mapping[ListKind, ItemParser],
         config: PollConfig,
         *,
-        stop: threading.Event | None = None,
+        stop: StopSignal | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_item: Callable[[Parsed], None] | None = None,
     ) -> None:
@@ -75,7 +75,7 @@ class ListPoller:
         self._ledger = ledger
         self._parsers = parsers
         self._config = config
-        self._stop = stop or threading.Event()
+        self._stop = stop or StopSignal()
         self._now = now
         self._on_item = on_item
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from bridge.domain.records import Cursor, PassMode, PassSummary, StoreResult
 from bridge.errors import ApiError, AuthenticationError, BridgeError
 from bridge.ports import Ledger, SisumakerApi
 from bridge.services.poll import ListPoller
+from bridge.services.stop import StopSignal
 from bridge.services.years import choose_years
 
 log = structlog.get_logger("bridge.sync")
@@ -84,7 +84,7 @@ class SyncService:
         poller: ListPoller,
         config: SyncConfig,
         *,
-        stop: threading.Event | None = None,
+        stop: StopSignal | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """Wire the ports."""
@@ -92,7 +92,7 @@ class SyncService:
         self._ledger = ledger
         self._poller = poller
         self._config = config
-        self._stop = stop or threading.Event()
+        self._stop = stop or StopSignal()
         self._now = now
         self._offered: list[YearDir] | None = None
         self._offered_at: datetime | None = None

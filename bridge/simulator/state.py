@@ -31,7 +31,7 @@ SENT_ON_FORMAT: Final = "%d-%m-%Y"
 EVENT_FORMAT: Final = "%Y-%m-%d %H:%M"
 
 DEFAULT_USERNAME: Final = "diskominfo.tu"
-DEFAULT_PASSWORD: Final = "rahasia-sim"  # noqa: S105 - a simulator's well-known test password
+DEFAULT_PASSWORD: Final = "rahasia-sim"
 DEFAULT_TOKEN_TTL: Final = 30 * 24 * 3600.0
 
 LETTER_FIELDS: Final = (

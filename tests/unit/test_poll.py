@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from bridge.domain.records import PassMode
 from bridge.errors import PaginationError, RetriableApiError
 from bridge.services.parse import ItemParser
 from bridge.services.poll import ListPoller, PollConfig
+from bridge.services.stop import StopSignal
 from tests.fakes import Y26, FakeSisumaker, letter
 
 SURAT = ListKind.SURAT
@@ -186,7 +186,7 @@ def test_failure_mid_pass_keeps_stored_pages_and_the_old_watermark(ledger, parse
 def test_stop_request_ends_the_pass_after_the_current_page(ledger, parsers) -> None:
     api = FakeSisumaker(per_page=10)
     api.items(SURAT).extend(newest_first(50))
-    stop = threading.Event()
+    stop = StopSignal()
     api.on_fetch = lambda kind, year, page: stop.set() if page == 2 else None
     poller = ListPoller(api, ledger, parsers, PollConfig(prefetch=False), stop=stop)
     summary = poller.run_pass(SURAT, Y26, PassMode.FULL, "p1")

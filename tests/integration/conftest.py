@@ -1,0 +1,51 @@
+"""Fixtures for tests over real HTTP against the simulated Sisumaker on loopback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bridge.simulator import SimServer, SimState
+from bridge.simulator.state import DEFAULT_PASSWORD, DEFAULT_USERNAME
+
+ROOT = Path(__file__).resolve().parents[2]
+BRIDGE = [sys.executable, "-m", "bridge"]
+
+
+@pytest.fixture
+def sim_state() -> SimState:
+    """An empty simulated Sisumaker holding this year and the last."""
+    return SimState()
+
+
+@pytest.fixture
+def sim(sim_state: SimState) -> Iterator[SimServer]:
+    """The simulator serving on a free loopback port."""
+    with SimServer(sim_state) as server:
+        yield server
+
+
+def bridge_env(sim: SimServer, data_dir: Path, **extra: str) -> dict[str, str]:
+    """A clean environment for a bridge process: only BRIDGE_* settings we choose."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BRIDGE_")}
+    env.update(
+        BRIDGE_SISUMAKER_URL=sim.url,
+        BRIDGE_SISUMAKER_USERNAME=DEFAULT_USERNAME,
+        BRIDGE_SISUMAKER_PASSWORD=DEFAULT_PASSWORD,
+        BRIDGE_DATA_DIR=str(data_dir),
+        BRIDGE_LOG_FORMAT="json",
+    )
+    env.update(extra)
+    return env
+
+
+def run_bridge(args: list[str], env: dict[str, str], cwd: Path,
+               timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run one bridge command as a real process and capture what it prints."""
+    return subprocess.run([*BRIDGE, *args], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, check=False, stdin=subprocess.DEVNULL)
