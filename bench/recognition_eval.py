@@ -32,6 +32,21 @@ from bridge.domain.items import Disposition, Letter  # noqa: E402
 TARGET = 0.99
 RESULTS = ROOT / "bench" / "results-recognition.json"
 
+# Each vocabulary round was added to the generator and run ONCE against the rules as they
+# were, before the rules were changed for it: these first-run figures (default seed, 3,000
+# letters) are the honest estimate of how the rules do on wording they were not tuned on.
+HELD_OUT_HISTORY = [
+    {"round": 1, "what": "initial vocabulary, against the first rules",
+     "request": {"precision": 1.0, "recall": 0.995},
+     "step2": {"precision": 1.0, "recall": 0.9979}, "step3": {"precision": 1.0, "recall": 0.9953}},
+    {"round": 2, "what": "+16 request templates, +26 decoys, +21 job titles",
+     "request": {"precision": 0.8989, "recall": 0.8663},
+     "step2": {"precision": 0.9111, "recall": 0.781}, "step3": {"precision": 0.899, "recall": 0.8043}},
+    {"round": 3, "what": "+14 request templates, +19 decoys, +15 job titles",
+     "request": {"precision": 0.9626, "recall": 1.0},
+     "step2": {"precision": 0.9566, "recall": 0.966}, "step3": {"precision": 0.9616, "recall": 0.9411}},
+]  # fmt: skip
+
 # --- vocabulary (written for this generator; not taken from the mapping rules) -------------
 
 AGENCIES = [
@@ -466,7 +481,37 @@ class Score:
                 "tp": self.tp, "fp": self.fp, "fn": self.fn}  # fmt: skip
 
 
-def evaluate(samples: list[Sample]) -> dict[str, object]:
+@dataclass
+class Evaluation:
+    """The scores of one run."""
+
+    samples: list[Sample]
+    request: Score
+    steps: dict[int, Score]
+    seconds: float
+
+    def scores(self) -> dict[str, Score]:
+        """Every score by name: request recognition, then step assignment per step."""
+        return {"request recognition": self.request} | {
+            f"step {n} assignment": score for n, score in self.steps.items()
+        }
+
+    def to_json(self) -> dict[str, object]:
+        """The figures, the first errors of each kind, and the held-out history."""
+        return {
+            "letters": len(self.samples),
+            "requests": sum(s.is_request for s in self.samples),
+            "dispositions": sum(len(s.dispositions) for s in self.samples),
+            "seconds": round(self.seconds, 3),
+            "target": TARGET,
+            "request_recognition": self.request.figures(),
+            "step_assignment": {str(n): s.figures() for n, s in self.steps.items()},
+            "errors": {name: score.errors[:40] for name, score in self.scores().items()},
+            "held_out_history": HELD_OUT_HISTORY,
+        }
+
+
+def evaluate(samples: list[Sample]) -> Evaluation:
     """Run recognition and case derivation on every sample and score them."""
     mappings = load_sop_mappings(ROOT / "mappings")
     now = datetime(2027, 1, 1)
@@ -476,22 +521,19 @@ def evaluate(samples: list[Sample]) -> dict[str, object]:
     for sample in samples:
         predicted = mappings.recogniser.is_request(sample.letter)
         _count(request, predicted, sample.is_request, repr(sample.letter.perihal))
-        case = derive_case(2025, sample.letter, sample.dispositions, recogniser=mappings.recogniser,
-                           sop=mappings.sop, calendar=mappings.calendar, now=now)  # fmt: skip
+        case = derive_case(
+            2025,
+            sample.letter,
+            sample.dispositions,
+            recogniser=mappings.recogniser,
+            sop=mappings.sop,
+            calendar=mappings.calendar,
+            now=now,
+        )
         got = {n: r.source for n, r in case.steps.items()} if case else {}
         for number, score in steps.items():
             _count_step(score, got.get(number), sample.true_steps.get(number), sample)
-    elapsed = time.perf_counter() - started
-    return {
-        "letters": len(samples),
-        "requests": sum(s.is_request for s in samples),
-        "dispositions": sum(len(s.dispositions) for s in samples),
-        "seconds": round(elapsed, 3),
-        "request_recognition": request.figures(),
-        "step_assignment": {str(n): s.figures() for n, s in steps.items()},
-        "errors": {"request": request.errors[:40],
-                   **{f"step{n}": s.errors[:40] for n, s in steps.items()}},
-    }  # fmt: skip
+    return Evaluation(samples, request, steps, time.perf_counter() - started)
 
 
 def _count(score: Score, predicted: bool, truth: bool, label: str) -> None:
@@ -526,26 +568,22 @@ def main() -> int:
     parser.add_argument("--letters", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=20250817)
     args = parser.parse_args()
-    results = evaluate(generate(args.letters, args.seed))
-    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    rec = results["request_recognition"]
-    assert isinstance(rec, dict)
-    print(f"letters={results['letters']} requests={results['requests']} "
-          f"dispositions={results['dispositions']} time={results['seconds']}s")  # fmt: skip
-    print(f"request recognition: precision={rec['precision']} recall={rec['recall']}")
-    figures = [rec]
-    step_figures = results["step_assignment"]
-    assert isinstance(step_figures, dict)
-    for number, fig in step_figures.items():
-        print(f"step {number} assignment: precision={fig['precision']} recall={fig['recall']}")
-        figures.append(fig)
-    errors = results["errors"]
-    assert isinstance(errors, dict)
-    for name, lines in errors.items():
-        for line in lines[:10]:
+    run = evaluate(generate(args.letters, args.seed))
+    report = run.to_json()
+    RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(
+        f"letters={report['letters']} requests={report['requests']} "
+        f"dispositions={report['dispositions']} time={report['seconds']}s"
+    )
+    for name, score in run.scores().items():
+        figures = score.figures()
+        print(f"{name}: precision={figures['precision']} recall={figures['recall']}")
+    for name, score in run.scores().items():
+        for line in score.errors[:10]:
             print(f"  [{name}] {line}")
-    ok = all(f["precision"] >= TARGET and f["recall"] >= TARGET for f in figures)
+    ok = all(min(s.figures()["precision"], s.figures()["recall"]) >= TARGET for s in run.scores().values())
     print("OK" if ok else f"BELOW TARGET {TARGET}")
+    print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0 if ok else 1
 
 

@@ -232,8 +232,7 @@ def load_sop(path: Path) -> Sop:
     _check_steps(path, model)
     steps = [_step(s) for s in model.steps]
     anomalies = [
-        DispositionAnomaly(a.code, Role(a.from_role), Role(a.to_role), a.description)
-        for a in model.anomalies
+        DispositionAnomaly(a.code, Role(a.from_role), Role(a.to_role), a.description) for a in model.anomalies
     ]
     return Sop(steps, anomalies=anomalies, title=model.title)
 
@@ -274,7 +273,9 @@ def _check_steps(path: Path, model: SopModel) -> None:
     for index, step in enumerate(model.steps):
         key = f"steps.{index}"
         if step.number != index + 1:
-            raise _fail(path, f"{key}.number", f"expected {index + 1}: steps are numbered 1, 2, 3... in file order")
+            raise _fail(
+                path, f"{key}.number", f"expected {index + 1}: steps are numbered 1, 2, 3... in file order"
+            )
         _check_time(path, key, step)
         if step.trigger is not None:
             _check_trigger(path, f"{key}.trigger", step.trigger)
@@ -288,7 +289,11 @@ def _check_steps(path: Path, model: SopModel) -> None:
         if not _CODE.fullmatch(anomaly.code):
             raise _fail(path, key, "use lower-case letters, digits and _, starting with a letter")
         if anomaly.code in BUILTIN_ANOMALIES or anomaly.code in seen_codes or anomaly.code.startswith("step"):
-            raise _fail(path, key, f"{anomaly.code!r} is already used (built in: {', '.join(BUILTIN_ANOMALIES)}, step*)")
+            raise _fail(
+                path,
+                key,
+                f"{anomaly.code!r} is already used (built in: {', '.join(BUILTIN_ANOMALIES)}, step*)",
+            )
         seen_codes.add(anomaly.code)
 
 
@@ -367,9 +372,15 @@ def _check_synonyms(path: Path, settings: NormaliseSettings, synonyms: dict[str,
             if not key:
                 raise _fail(path, f"synonyms.{name}", f"variant {variant!r} is empty once normalised")
             if key in owner and owner[key] != name:
-                raise _fail(path, f"synonyms.{name}", f"variant {variant!r} is also listed under {owner[key]!r}")
+                raise _fail(
+                    path, f"synonyms.{name}", f"variant {variant!r} is also listed under {owner[key]!r}"
+                )
             if key in canonical and canonical[key] != name:
-                raise _fail(path, f"synonyms.{name}", f"variant {variant!r} is itself a canonical form (synonyms.{canonical[key]})")
+                raise _fail(
+                    path,
+                    f"synonyms.{name}",
+                    f"variant {variant!r} is itself a canonical form (synonyms.{canonical[key]})",
+                )
             owner[key] = name
 
 

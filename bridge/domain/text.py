@@ -46,11 +46,7 @@ def _drop_invisible(text: str) -> str:
     """
     if text.isascii():
         return _ASCII_CONTROL.sub("", text)
-    return "".join(
-        ch
-        for ch in text
-        if ch.isspace() or unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
-    )
+    return "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in _INVISIBLE_CATEGORIES)
 
 
 def _strip_accents(text: str) -> str:

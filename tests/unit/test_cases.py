@@ -50,13 +50,21 @@ def request(**changes: object) -> Letter:
     return Letter(**fields)  # type: ignore[arg-type]
 
 
-def disposition(ident: str, created: datetime, dari: str, kepada: str, isi: str = "Untuk ditindaklanjuti") -> Disposition:
-    return Disposition(id=ident, surat_id="88121", created_at=created, dari_jabatan=dari, kepada_jabatan=kepada, isi=isi)
+def disposition(
+    ident: str, created: datetime, dari: str, kepada: str, isi: str = "Untuk ditindaklanjuti"
+) -> Disposition:
+    return Disposition(
+        id=ident, surat_id="88121", created_at=created, dari_jabatan=dari, kepada_jabatan=kepada, isi=isi
+    )
 
 
-def derive(letter: Letter | None, dispositions: Sequence[Disposition] = (), now: datetime = NOW) -> Case | None:
+def derive(
+    letter: Letter | None, dispositions: Sequence[Disposition] = (), now: datetime = NOW
+) -> Case | None:
     m = mappings()
-    return derive_case(2025, letter, dispositions, recogniser=m.recogniser, sop=m.sop, calendar=m.calendar, now=now)
+    return derive_case(
+        2025, letter, dispositions, recogniser=m.recogniser, sop=m.sop, calendar=m.calendar, now=now
+    )
 
 
 def full_flow() -> list[Disposition]:
@@ -76,7 +84,11 @@ def test_a_request_letter_alone_reaches_step_1() -> None:
     assert case.asal_surat == "Dinas Kesehatan"
     assert case.registered_at == datetime(2025, 5, 5, 10, 0, tzinfo=WIB)
     step1 = case.steps[1]
-    assert (step1.at, step1.actor, step1.source) == (datetime(2025, 5, 5, 8, 0, tzinfo=WIB), "Dinas Kesehatan", "surat:88121")
+    assert (step1.at, step1.actor, step1.source) == (
+        datetime(2025, 5, 5, 8, 0, tzinfo=WIB),
+        "Dinas Kesehatan",
+        "surat:88121",
+    )
     assert case.next_deadline == datetime(2025, 5, 6, 23, 59, 59, tzinfo=WIB)
     assert not case.overdue
     assert case.overdue_steps == ()
@@ -88,7 +100,11 @@ def test_the_full_visible_flow_reaches_step_3() -> None:
     case = derive(request(), full_flow(), now=at(6, 15))
     assert case is not None
     assert case.step == 3
-    assert {n: r.source for n, r in case.steps.items()} == {1: "surat:88121", 2: "disposisi:5501", 3: "disposisi:5502"}
+    assert {n: r.source for n, r in case.steps.items()} == {
+        1: "surat:88121",
+        2: "disposisi:5501",
+        3: "disposisi:5502",
+    }
     assert case.steps[2].actor == FRONT_OFFICE
     assert case.steps[3].actor == HEAD
     assert case.next_step == 4
@@ -102,7 +118,10 @@ def test_a_non_request_gives_no_case() -> None:
 
 
 def test_a_non_request_with_a_development_instruction_is_a_case() -> None:
-    flow = [*full_flow(), disposition("5504", at(6, 10), HEAD, IT_HEAD, "Tindaklanjuti permohonan pembuatan aplikasinya")]
+    flow = [
+        *full_flow(),
+        disposition("5504", at(6, 10), HEAD, IT_HEAD, "Tindaklanjuti permohonan pembuatan aplikasinya"),
+    ]
     case = derive(request(perihal="Surat dari Dinas Kesehatan"), flow)
     assert case is not None
     assert case.anomalies == ("recognised_from_disposition",)

@@ -217,7 +217,10 @@ def small_spec(**changes: object) -> RecognitionSpec:
         misses=("Bikin Akun App",),
     )
     roles = (
-        (Role.HEAD, RuleSpec("head", {"t": ClauseSpec(patterns=("^bos$",))}, hits=("Bos",), misses=("Wakil Bos",))),
+        (
+            Role.HEAD,
+            RuleSpec("head", {"t": ClauseSpec(patterns=("^bos$",))}, hits=("Bos",), misses=("Wakil Bos",)),
+        ),
     )
     fields: dict[str, object] = {
         "normalise": NormaliseSettings(),

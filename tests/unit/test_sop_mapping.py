@@ -63,46 +63,123 @@ def error_of(directory: Path) -> str:
     return str(caught.value)
 
 
-@pytest.mark.parametrize(
-    ("name", "old", "new", "expected"),
-    [
-        # unknown keys
-        (RECOGNITION_FILE, "[request]\n", '[request]\ncolour = "red"\n', ["request.colour", "unknown key"]),
-        (SOP_FILE, "number = 1\n", 'number = 1\nnmae = "x"\n', ["steps.0.nmae", "unknown key"]),
-        (RECOGNITION_FILE, "[calendar]\n", "[calendar]\nholidays = []\n", ["calendar.holidays", "unknown key"]),
-        # bad regular expression
-        (RECOGNITION_FILE, "patterns = [\n    '\\bpenambahan", "patterns = [\n    '(unclosed', '\\bpenambahan",
-         ["request.require.act.patterns.0", "bad regular expression", "missing )"]),
-        # missing fields
-        (SOP_FILE, 'summary = "The front office registers', 'sumary = "The front office registers',
-         ["steps.1.summary", "Field required"]),
-        (RECOGNITION_FILE, "[roles.head.examples]", "[roles.head.examplez]", ["roles.head.examples", "Field required"]),
-        # invalid names list the valid ones
-        (SOP_FILE, 'lane = "OPD"', 'lane = "Pemohon"', ["steps.0.lane", "'OPD', 'Diskominfo' or 'Bidang PTIKP'"]),
-        (SOP_FILE, 'from_role = "front_office"', 'from_role = "boss"', ["steps.1.trigger.from_role", "it_head"]),
-        (SOP_FILE, '[steps.trigger]\nkind = "letter"', '[steps.trigger]\nkind = "email"', ["steps.0.trigger.kind", "'letter' or 'disposition'"]),
-        (RECOGNITION_FILE, 'unicode_form = "NFKC"', 'unicode_form = "NFX"', ["normalise.unicode_form", "'NFKC'"]),
-        (RECOGNITION_FILE, 'holiday_categories = ["public", "government"]', 'holiday_categories = ["public", "bank"]',
-         ["calendar.holiday_categories", "unknown category 'bank'", "government"]),
-        (RECOGNITION_FILE, 'timezone = "Asia/Jakarta"', 'timezone = "Asia/Tangsel"', ["calendar.timezone", "unknown time zone"]),
-        (SOP_FILE, 'from_role = "head"\nto_role = "other', 'from_role = "unknown"\nto_role = "other',
-         ["anomalies.0.from_role", "'front_office', 'head', 'it_head' or 'other_division_head'"]),
-        # consistency
-        (SOP_FILE, "number = 3\n", "number = 4\n", ["steps.2.number", "expected 3"]),
-        (SOP_FILE, 'time = "14 Hari"', 'time = "10 Hari"', ["steps.14.working_days", "working_days = 10"]),
-        (SOP_FILE, 'kind = "disposition"\nfrom_role = "front_office"\nto_role = "head"', 'kind = "disposition"\nfrom_role = "front_office"',
-         ["steps.1.trigger.to_role", "required for a disposition trigger"]),
-        (SOP_FILE, 'code = "head_bypassed"', 'code = "letter_missing"', ["anomalies.1.code", "already used"]),
-        (RECOGNITION_FILE, 'order = ["it_head", "head", "other_division_head", "front_office"]',
-         'order = ["it_head", "head", "front_office"]', ["roles.order", "each role exactly once"]),
-        (RECOGNITION_FILE, '"tangerang selatan" = ["tangsel"]', '"tangerang selatan" = ["tangsel", "kadis"]',
-         ["synonyms.tangerang selatan", "'kadis' is also listed under 'kepala dinas'"]),
-        (RECOGNITION_FILE, '"tangerang selatan" = ["tangsel"]', '"tangerang selatan" = ["tangsel", "Kepala Dinas"]',
-         ["synonyms.tangerang selatan", "itself a canonical form"]),
-        (RECOGNITION_FILE, "[roles.head.require.title]\npatterns", "[roles.head.require.title]\nwords = []\nxpatterns",
-         ["roles.head.require.title"]),
-    ],
-)  # fmt: skip
+R, S = RECOGNITION_FILE, SOP_FILE
+ROLE_CHOICES = "'front_office', 'head', 'it_head' or 'other_division_head'"
+DISPOSITION_TRIGGER = 'kind = "disposition"\nfrom_role = "front_office"'
+ORDER = 'order = ["it_head", "head", "other_division_head", "front_office"]'
+TANGSEL = '"tangerang selatan" = ["tangsel"'
+
+BROKEN = {
+    # unknown keys
+    "unknown rule key": (R, "[request]\n", '[request]\ncolour = "red"\n', ["request.colour", "unknown key"]),
+    "unknown step key": (S, "number = 1\n", 'number = 1\nnmae = "x"\n', ["steps.0.nmae", "unknown key"]),
+    "unknown calendar key": (
+        R,
+        "[calendar]\n",
+        "[calendar]\nholidays = []\n",
+        ["calendar.holidays", "unknown key"],
+    ),
+    # a bad regular expression
+    "bad regex": (
+        R,
+        "patterns = [\n    '\\bpenambahan",
+        "patterns = [\n    '(unclosed', '\\bpenambahan",
+        ["request.require.act.patterns.0", "bad regular expression", "missing )"],
+    ),
+    # missing fields
+    "missing step field": (
+        S,
+        'summary = "The front',
+        'sumary = "The front',
+        ["steps.1.summary", "Field required"],
+    ),
+    "missing examples": (
+        R,
+        "[roles.head.examples]",
+        "[roles.head.examplez]",
+        ["roles.head.examples", "Field required"],
+    ),
+    "empty clause": (
+        R,
+        "[roles.head.require.title]\npatterns",
+        "[roles.head.require.title]\nxpatterns",
+        ["roles.head"],
+    ),
+    # invalid names list the valid ones
+    "bad lane": (
+        S,
+        'lane = "OPD"',
+        'lane = "Pemohon"',
+        ["steps.0.lane", "'OPD', 'Diskominfo' or 'Bidang PTIKP'"],
+    ),
+    "bad trigger role": (
+        S,
+        'from_role = "front_office"',
+        'from_role = "boss"',
+        ["steps.1.trigger.from_role", ROLE_CHOICES],
+    ),
+    "bad trigger kind": (
+        S,
+        '[steps.trigger]\nkind = "letter"',
+        '[steps.trigger]\nkind = "email"',
+        ["steps.0.trigger.kind", "'letter' or 'disposition'"],
+    ),
+    "bad unicode form": (
+        R,
+        'unicode_form = "NFKC"',
+        'unicode_form = "NFX"',
+        ["normalise.unicode_form", "'NFKC'"],
+    ),
+    "bad category": (
+        R,
+        '["public", "government"]',
+        '["public", "bank"]',
+        ["calendar.holiday_categories", "unknown category 'bank'", "government"],
+    ),
+    "bad zone": (R, '"Asia/Jakarta"', '"Asia/Tangsel"', ["calendar.timezone", "unknown time zone"]),
+    "unknown role in anomaly": (
+        S,
+        'from_role = "head"\nto_role = "other',
+        'from_role = "unknown"\nto_role = "other',
+        ["anomalies.0.from_role", ROLE_CHOICES],
+    ),
+    # consistency
+    "step numbering": (S, "number = 3\n", "number = 4\n", ["steps.2.number", "expected 3"]),
+    "time and days disagree": (S, 'time = "14 Hari"', 'time = "10 Hari"', ["steps.14.working_days", "= 10"]),
+    "trigger without to_role": (
+        S,
+        DISPOSITION_TRIGGER + '\nto_role = "head"',
+        DISPOSITION_TRIGGER,
+        ["steps.1.trigger.to_role", "required for a disposition trigger"],
+    ),
+    "anomaly code taken": (
+        S,
+        'code = "head_bypassed"',
+        'code = "letter_missing"',
+        ["anomalies.1.code", "already used"],
+    ),
+    "role order incomplete": (
+        R,
+        ORDER,
+        'order = ["it_head", "head", "front_office"]',
+        ["roles.order", "each role exactly once"],
+    ),
+    "synonym listed twice": (
+        R,
+        TANGSEL,
+        TANGSEL + ', "kadis"',
+        ["synonyms.tangerang selatan", "'kadis' is also listed under 'kepala dinas'"],
+    ),
+    "synonym is canonical": (
+        R,
+        TANGSEL,
+        TANGSEL + ', "Kepala Dinas"',
+        ["synonyms.tangerang selatan", "itself a canonical form"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "old", "new", "expected"), BROKEN.values(), ids=BROKEN.keys())
 def test_broken_files_name_the_file_and_the_key(
     mappings_dir: Path, name: str, old: str, new: str, expected: list[str]
 ) -> None:
@@ -117,7 +194,9 @@ def test_calendar_clash_is_refused(mappings_dir: Path) -> None:
     path = edit(mappings_dir, RECOGNITION_FILE, "extra_holidays = []", "extra_holidays = [2025-05-09]")
     edit(mappings_dir, RECOGNITION_FILE, "extra_working_days = []", "extra_working_days = [2025-05-09]")
     message = error_of(mappings_dir)
-    assert f"{path}: calendar.extra_working_days: also listed in calendar.extra_holidays: 2025-05-09" in message
+    assert (
+        f"{path}: calendar.extra_working_days: also listed in calendar.extra_holidays: 2025-05-09" in message
+    )
 
 
 def test_calendar_extras_are_used(mappings_dir: Path) -> None:
@@ -129,17 +208,19 @@ def test_calendar_extras_are_used(mappings_dir: Path) -> None:
 
 
 def test_a_request_rule_failing_its_examples_stops_start_up(mappings_dir: Path) -> None:
-    path = edit(mappings_dir, RECOGNITION_FILE, 'hit = [\n    "Permohonan Pengembangan Aplikasi SIMPEG",',
-                'hit = [\n    "Permohonan Pengembangan Aplikasi SIMPEG",\n    "Undangan makan siang",')  # fmt: skip
+    first = 'hit = [\n    "Permohonan Pengembangan Aplikasi SIMPEG",'
+    path = edit(mappings_dir, RECOGNITION_FILE, first, first + '\n    "Undangan makan siang",')
     message = error_of(mappings_dir)
     assert f"{path}: request.examples.hit[1]: 'Undangan makan siang' should match but does not" in message
 
 
 def test_a_miss_example_that_matches_stops_start_up(mappings_dir: Path) -> None:
-    path = edit(mappings_dir, RECOGNITION_FILE, 'miss = [\n    "Sosialisasi Aplikasi Srikandi",',
-                'miss = [\n    "Permohonan Pembuatan Aplikasi Baru",')  # fmt: skip
+    first = 'miss = [\n    "Sosialisasi Aplikasi Srikandi",'
+    path = edit(mappings_dir, RECOGNITION_FILE, first, 'miss = [\n    "Permohonan Pembuatan Aplikasi Baru",')
     message = error_of(mappings_dir)
-    assert f"{path}: request.examples.miss[0]: 'Permohonan Pembuatan Aplikasi Baru' should not match" in message
+    assert (
+        f"{path}: request.examples.miss[0]: 'Permohonan Pembuatan Aplikasi Baru' should not match" in message
+    )
 
 
 def test_a_role_rule_failing_its_examples_stops_start_up(mappings_dir: Path) -> None:
@@ -150,7 +231,12 @@ def test_a_role_rule_failing_its_examples_stops_start_up(mappings_dir: Path) -> 
 
 
 def test_examples_are_required(mappings_dir: Path) -> None:
-    path = edit(mappings_dir, RECOGNITION_FILE, 'miss = [\n    "Sosialisasi Aplikasi Srikandi",', "missing = [\n    'x',")
+    path = edit(
+        mappings_dir,
+        RECOGNITION_FILE,
+        'miss = [\n    "Sosialisasi Aplikasi Srikandi",',
+        "missing = [\n    'x',",
+    )
     message = error_of(mappings_dir)
     assert f"{path}: request.examples.miss: Field required" in message
 

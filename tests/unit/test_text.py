@@ -34,7 +34,7 @@ def normalise() -> Normaliser:
         ("<b>Permohonan</b><br/>Pembuatan&nbsp;Aplikasi", "permohonan pengembangan aplikasi"),
         ("Komunikasi &amp; Informatika", "komunikasi dan informatika"),
         ("Komunikasi & Informatika", "komunikasi dan informatika"),
-        ("ＡＰＬＩＫＡＳＩ", "aplikasi"),  # full-width letters (NFKC)
+        ("\uff21\uff30\uff2c\uff29\uff2b\uff21\uff33\uff29", "aplikasi"),  # full-width letters (NFKC)
         ("Apli\u200bkasi", "aplikasi"),  # zero-width space inside a word
         ("Apli\u00adkasi", "aplikasi"),  # soft hyphen
         ("\u202eAplikasi\u202c", "aplikasi"),  # bidi override

@@ -1,0 +1,143 @@
+"""Benchmark: the bridge's first sync against the raw-fetch limit, an idle pass, peak memory.
+
+    python bench/first_sync.py [--letters 50000] [--dispositions 100000] [--runs 3]
+                               [--latency-ms 0] [--json bench/results-first-sync.json]
+
+Everything runs as whole processes on loopback: a simulated Sisumaker (python -m
+bridge.simulator) and, per run, (a) bench/raw_fetch.py, the bare fetch-and-parse loop, and
+(b) `bridge sync --once` on a fresh ledger. After a warm-up run of each, it prints the median
+of --runs runs, then (c) the requests and CPU milliseconds of an idle pass and (d) the peak
+RSS of (b). It is a script that prints figures, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def start_simulator(letters: int, dispositions: int, latency_ms: int) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [PY, "-m", "bridge.simulator", "--port", "0", "--letters", str(letters),
+         "--dispositions", str(dispositions), "--seed", "1", "--latency-ms", str(latency_ms)],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if not line.startswith("SIMULATOR_URL="):
+        proc.kill()
+        raise SystemExit(f"simulator did not start: {line!r}")
+    return proc, line.split("=", 1)[1]
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run a command to the end; wall seconds, CPU ms and peak RSS of that process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    out = proc.stdout.read() if proc.stdout else ""
+    err = proc.stderr.read() if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd} failed ({proc.returncode}): {err[-2000:]}")
+    return {"wall_s": wall, "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "stdout": out}
+
+
+def bridge_env(url: str, data_dir: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
+    env.update(BRIDGE_SISUMAKER_URL=url, BRIDGE_SISUMAKER_USERNAME="diskominfo.tu",
+               BRIDGE_SISUMAKER_PASSWORD="rahasia-sim", BRIDGE_DATA_DIR=data_dir,
+               BRIDGE_LOG_FORMAT="json", BRIDGE_LOG_LEVEL="WARNING")
+    return env
+
+
+def list_requests(url: str) -> int:
+    counts = httpx.get(f"{url}/_sim/stats").json()["requests"]
+    return sum(n for key, n in counts.items() if "/filter" in key)
+
+
+def run_regime(letters: int, dispositions: int, runs: int, latency_ms: int) -> dict[str, Any]:
+    sim, url = start_simulator(letters, dispositions, latency_ms)
+    try:
+        items = letters + dispositions
+        raw_runs, sync_runs = [], []
+        for index in range(runs + 1):  # the first of each is the warm-up
+            raw = timed([PY, str(ROOT / "bench" / "raw_fetch.py"), url])
+            fetched = json.loads(raw["stdout"])["items"]
+            if fetched != items:
+                raise SystemExit(f"raw fetch saw {fetched} items, expected {items}")
+            with tempfile.TemporaryDirectory() as data:
+                sync = timed([PY, "-m", "bridge", "sync", "--once"], bridge_env(url, data))
+                if index == runs:  # the last run also measures an idle pass
+                    httpx.post(f"{url}/_sim/stats/reset")
+                    idle = timed([PY, "-m", "bridge", "sync", "--once"], bridge_env(url, data))
+                    idle["list_requests"] = list_requests(url)
+            if index:
+                raw_runs.append(raw)
+                sync_runs.append(sync)
+        raw_s = statistics.median(r["wall_s"] for r in raw_runs)
+        sync_s = statistics.median(r["wall_s"] for r in sync_runs)
+        return {
+            "latency_ms": latency_ms,
+            "items": items,
+            "raw": {"seconds": raw_s, "items_per_s": items / raw_s,
+                    "all_s": [r["wall_s"] for r in raw_runs]},
+            "sync": {"seconds": sync_s, "items_per_s": items / sync_s,
+                     "all_s": [r["wall_s"] for r in sync_runs],
+                     "peak_rss_mb": max(r["peak_rss_mb"] for r in sync_runs)},
+            "ratio": raw_s / sync_s,
+            "idle": {"list_requests": idle["list_requests"], "cpu_ms": idle["cpu_ms"],
+                     "wall_s": idle["wall_s"]},
+        }
+    finally:
+        sim.terminate()
+        sim.wait(timeout=30)
+
+
+def report(result: dict[str, Any]) -> None:
+    raw, sync, idle = result["raw"], result["sync"], result["idle"]
+    print(f"-- latency {result['latency_ms']} ms per request, {result['items']} items")
+    print(f"(a) raw fetch+parse : {raw['seconds']:7.2f} s  {raw['items_per_s']:9.0f} items/s")
+    print(f"(b) bridge 1st sync : {sync['seconds']:7.2f} s  {sync['items_per_s']:9.0f} items/s"
+          f"  ratio (b)/(a) = {result['ratio']:.2f}")
+    print(f"(c) idle pass       : {idle['list_requests']} list requests, "
+          f"{idle['cpu_ms']:.0f} ms CPU (whole process, start-up included)")
+    print(f"(d) peak RSS of (b) : {sync['peak_rss_mb']:.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--letters", type=int, default=50_000)
+    parser.add_argument("--dispositions", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--latency-ms", type=int, nargs="*", default=[0])
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results-first-sync.json")
+    args = parser.parse_args()
+    results = []
+    for latency in args.latency_ms:
+        result = run_regime(args.letters, args.dispositions, args.runs, latency)
+        report(result)
+        results.append(result)
+    args.json.write_text(json.dumps(results, indent=2))
+    print(f"written: {args.json}")
+
+
+if __name__ == "__main__":
+    main()
