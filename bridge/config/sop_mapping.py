@@ -268,7 +268,7 @@ def _fail(path: Path, key: str, message: str) -> MappingError:
 
 
 def _check_steps(path: Path, model: SopModel) -> None:
-    """Steps numbered 1..N in file order, coherent time limits and triggers, known codes."""
+    """Steps numbered 1..N in file order, coherent time limits and triggers."""
     letter_steps = []
     for index, step in enumerate(model.steps):
         key = f"steps.{index}"
@@ -283,8 +283,13 @@ def _check_steps(path: Path, model: SopModel) -> None:
                 letter_steps.append(step.number)
     if len(letter_steps) > 1:
         raise _fail(path, "steps", f"only one step can have a letter trigger, got steps {letter_steps}")
+    _check_anomaly_codes(path, model.anomalies)
+
+
+def _check_anomaly_codes(path: Path, anomalies: tuple[AnomalyModel, ...]) -> None:
+    """Codes are short identifiers, unique, and clash with no built-in anomaly code."""
     seen_codes: set[str] = set()
-    for index, anomaly in enumerate(model.anomalies):
+    for index, anomaly in enumerate(anomalies):
         key = f"anomalies.{index}.code"
         if not _CODE.fullmatch(anomaly.code):
             raise _fail(path, key, "use lower-case letters, digits and _, starting with a letter")

@@ -1,4 +1,4 @@
-"""Recognition: is a letter a development request, and what role does a job title name?
+"""Recognition: which letters are development requests, which role a job title names.
 
 Every rule comes from the mapping file ``recognition.toml`` (loaded and validated by
 ``bridge.config.sop_mapping``); this module only compiles and runs them. A rule is a set of

@@ -167,8 +167,10 @@ def _escape(code_point: int) -> str:
 
 
 class _EscapeTable(dict[int, str]):
-    """A ``str.translate`` table computed on demand: str.translate looks each character up
-    at C speed and only falls back to ``__missing__`` the first time a character is seen.
+    """A ``str.translate`` table filled in on demand.
+
+    ``str.translate`` looks each character up at C speed and only falls back to
+    ``__missing__`` the first time a character is seen.
     """
 
     def __missing__(self, code_point: int) -> str:

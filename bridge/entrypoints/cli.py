@@ -80,6 +80,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.set_defaults(handler=_cmd_status)
+
+    demo = commands.add_parser(
+        "demo", help="try the bridge against the built-in simulated Sisumaker",
+        description="Start a simulated Sisumaker on a free loopback port with generated letters "
+                    "and dispositions, run a few passes against it (with new and changed letters "
+                    "in between) into a fresh ledger under BRIDGE_DATA_DIR/demo, and print what "
+                    "happened. Needs no Sisumaker credentials.",
+    )
+    demo.add_argument("--letters", type=int, default=300, help="letters to generate (300)")
+    demo.add_argument("--passes", type=int, default=3, help="passes to run (3)")
+    demo.add_argument("--seed", type=int, default=1, help="seed of the generated data (1)")
+    demo.set_defaults(handler=_cmd_demo)
     return parser
 
 
@@ -177,6 +189,17 @@ def _cmd_status(bridge: Bridge, args: argparse.Namespace) -> int:
         return EXIT_OK
     _print_status(report)
     return EXIT_OK
+
+
+def _cmd_demo(bridge: Bridge, args: argparse.Namespace) -> int:
+    from bridge.entrypoints.demo import DemoOptions, run_demo  # noqa: PLC0415 - demo only
+
+    lines: list[str] = []
+    code = run_demo(bridge.settings, DemoOptions(letters=args.letters, passes=args.passes,
+                                                 seed=args.seed), lines)
+    for line in lines:
+        print(line)
+    return code
 
 
 def _log_summary(report: SyncReport, duration: float) -> None:

@@ -221,3 +221,15 @@ def _now_local() -> str:
     from zoneinfo import ZoneInfo
 
     return datetime.now(ZoneInfo("Asia/Jakarta")).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def test_demo_runs_against_the_built_in_simulator(tmp_path: Path) -> None:
+    env = {key: value for key, value in __import__("os").environ.items()
+           if not key.startswith("BRIDGE_")}
+    env.update(BRIDGE_DATA_DIR=str(tmp_path / "data"), BRIDGE_LOG_LEVEL="WARNING")
+    done = subprocess.run([*BRIDGE, "demo", "--letters", "80"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "simulated Sisumaker at http://127.0.0.1:" in done.stdout
+    assert "pass 3:" in done.stdout
+    assert (tmp_path / "data" / "demo" / "ledger.sqlite3").exists()
