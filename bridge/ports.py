@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bridge.domain.items import ListKind, YearDir
-from bridge.domain.records import Cursor, PageBatch, PassSummary, QuarantineRecord, StoreResult
+from bridge.domain.outbox import OutboxEntry, OutboxIntent, OutboxState
+from bridge.domain.records import (
+    CaseRow,
+    CaseWrite,
+    Cursor,
+    HistoryRow,
+    PageBatch,
+    PassSummary,
+    QuarantineRecord,
+    StoreResult,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +125,104 @@ class Ledger(Protocol):
 
     def last_passes(self, limit: int = 10) -> list[PassSummary]:
         """The most recent passes, newest first."""
+        ...
+
+    def iter_items(self, kind: ListKind, year: int | None = None) -> Iterator[StoredItem]:
+        """Every stored item of a list (of one year directory, if given)."""
+        ...
+
+    # -- cases ----------------------------------------------------------------------------
+
+    def dirty_cases(self, limit: int = 500) -> list[tuple[int, str]]:
+        """Letters whose items changed since their case was last derived."""
+        ...
+
+    def mark_cases_dirty(self, keys: Iterable[tuple[int, str]]) -> None:
+        """Ask for these cases to be derived again."""
+        ...
+
+    def case_payloads(self, year: int, surat_ids: Sequence[str]
+                      ) -> tuple[dict[str, str], dict[str, list[str]]]:
+        """Stored letter payloads by id, and disposition payloads by letter id."""
+        ...
+
+    def save_cases(self, writes: Sequence[CaseWrite]) -> None:
+        """Store derived cases and history and clear their dirty marks, in one transaction."""
+        ...
+
+    def get_case(self, case_id: str) -> CaseRow | None:
+        """One case."""
+        ...
+
+    def list_cases(self, *, step: int | None = None, overdue: bool | None = None) -> list[CaseRow]:
+        """Cases, filtered by step and overdue state."""
+        ...
+
+    def case_history(self, case_id: str) -> list[HistoryRow]:
+        """A case's changes, oldest first."""
+        ...
+
+    def cases_per_step(self) -> dict[int, int]:
+        """How many cases stand at each step."""
+        ...
+
+    def record_breach(self, case_id: str, step: int, deadline: datetime) -> bool:
+        """Remember one SLA breach; True only the first time."""
+        ...
+
+    # -- outbox and leases ----------------------------------------------------------------
+
+    def enqueue(self, intents: list[OutboxIntent]) -> int:
+        """Add intents not yet known (by ref); return how many were new."""
+        ...
+
+    def outbox_due(self, limit: int = 500) -> list[OutboxEntry]:
+        """Pending and in-doubt pushes, oldest first."""
+        ...
+
+    def outbox_entries(self, state: OutboxState | None = None) -> list[OutboxEntry]:
+        """Every push (of one state, if given)."""
+        ...
+
+    def outbox_entry(self, entry_id: int) -> OutboxEntry | None:
+        """One push."""
+        ...
+
+    def outbox_counts(self) -> dict[OutboxState, int]:
+        """Pushes per state."""
+        ...
+
+    def mark_sending(self, entry_id: int) -> bool:
+        """Commit, before the POST, that one may reach the server."""
+        ...
+
+    def mark_sent(self, entry_id: int, remote_id: str) -> None:
+        """Record the server's id."""
+        ...
+
+    def mark_in_doubt(self, entry_id: int, error: str) -> None:
+        """Keep a push in doubt with the error; its ref is looked up before any new POST."""
+        ...
+
+    def mark_failed(self, entry_id: int, error: str) -> None:
+        """Give up on a push until an operator retries it."""
+        ...
+
+    def requeue(self, entry_id: int) -> bool:
+        """An operator's retry of a failed push."""
+        ...
+
+    def acquire_lease(self, name: str, holder: str, ttl: timedelta,
+                      *, take_over: frozenset[str] = frozenset()) -> bool:
+        """Hold the named lease for ttl if free, expired, ours or held by one in take_over."""
+        ...
+
+    def lease_holder(self, name: str) -> tuple[str, datetime] | None:
+        """Who holds the named lease, and until when."""
+        ...
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up, if held."""
         ...
 
     def close(self) -> None:

@@ -113,6 +113,67 @@ class ListSpec(BaseModel):
         return value
 
 
+NOTE_FIELDS = ("status", "text")
+LETTER_PUSH_FIELDS = ("kind", "to", "subject", "body", "event_time", "place", "signer", "reference")
+
+
+class PushSpec(BaseModel):
+    """Where follow-up notes and draft letters are written, and how they are found again."""
+
+    model_config = _FROZEN
+    note_path: str = "{dir}/api/suratmasuk/{surat_id}/tindaklanjut"
+    note_list_path: str = "{dir}/api/suratmasuk/{surat_id}/tindaklanjut"
+    note_id_key: str = "id_tindaklanjut"
+    letter_path: str = "{dir}/api/suratkeluar"
+    letter_lookup_path: str = "{dir}/api/suratkeluar/filter"
+    letter_lookup_param: str = "ref"
+    letter_id_key: str = "id_compose"
+    data_key: str = "data"
+    ref_field: str = "ref"
+    event_time_format: str = "%Y-%m-%d %H:%M"
+    note_fields: dict[str, str] = Field(default_factory=lambda: {"status": "status",
+                                                                 "text": "catatan"})
+    letter_fields: dict[str, str] = Field(default_factory=lambda: {
+        "kind": "jenis_surat", "to": "tujuan", "subject": "perihal", "body": "isi",
+        "event_time": "tgl_acara", "place": "tempat", "signer": "penandatangan_jabatan",
+        "reference": "id_persuratan_rujukan",
+    })
+
+    @field_validator("note_path", "note_list_path")
+    @classmethod
+    def _note_placeholders(cls, value: str) -> str:
+        if "{dir}" not in value or "{surat_id}" not in value:
+            raise ValueError("must contain {dir} and {surat_id}")
+        return value
+
+    @field_validator("letter_path", "letter_lookup_path")
+    @classmethod
+    def _letter_placeholders(cls, value: str) -> str:
+        if "{dir}" not in value:
+            raise ValueError("must contain {dir}")
+        return value
+
+    @field_validator("note_fields")
+    @classmethod
+    def _known_note_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        return _exactly(value, NOTE_FIELDS)
+
+    @field_validator("letter_fields")
+    @classmethod
+    def _known_letter_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        return _exactly(value, LETTER_PUSH_FIELDS)
+
+
+def _exactly(value: dict[str, str], names: tuple[str, ...]) -> dict[str, str]:
+    unknown = sorted(set(value) - set(names))
+    missing = sorted(set(names) - set(value))
+    if unknown:
+        raise ValueError(f"unknown field {unknown[0]!r}; valid: {', '.join(names)}")
+    if missing:
+        raise ValueError(f"{missing[0]!r} is required; give all of: {', '.join(names)}")
+    return value
+
+
 class Profile(BaseModel):
     """The whole API profile, validated once at start-up."""
 
@@ -122,6 +183,7 @@ class Profile(BaseModel):
     http: HttpSpec = HttpSpec()
     auth: AuthSpec = AuthSpec()
     lists: dict[ListKind, ListSpec]
+    push: PushSpec = PushSpec()
 
     @field_validator("timezone")
     @classmethod
@@ -186,7 +248,7 @@ def describe_validation_error(path: Path, exc: ValidationError) -> str:
     lines = []
     for err in exc.errors(include_url=False):
         key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        message = err["msg"]
+        message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key (check the spelling)"
         elif err["type"] == "enum":

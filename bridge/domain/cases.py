@@ -21,6 +21,16 @@ Decisions (the SOP leaves them open):
 * Dispositions whose letter is not yet known give no case either (the letter usually follows
   within one poll), again unless an instruction is recognised: then the case has the anomaly
   ``letter_missing`` and no step 1.
+* The next step is due at ``calendar.add_working_days(when the current step was reached,
+  the next step's working_days)``; the case is ``overdue`` once ``now`` is past that.
+  ``overdue_steps`` also lists every reached step that came after its own deadline (counted
+  from the step before it), so lateness stays on record after the step is done.
+
+Anomaly codes: ``letter_missing``, ``recognised_from_disposition``, ``not_registered``,
+``step{N}_missing`` (a tracked step below the highest reached has no evidence),
+``step{N}_before_step{M}`` (a later step's evidence is dated before an earlier one's), and the
+disposition anomalies of ``sop.toml`` (shipped: ``disposed_to_other_division``,
+``head_bypassed``).
 """
 
 from __future__ import annotations
@@ -145,13 +155,15 @@ def _sorted_seen(
     The order key covers every field that matters, so even two versions of one disposition
     (the same id seen before and after a change) sort the same way every time.
     """
-    seen = [
-        _Seen(d, calendar.localise(d.created_at), recogniser.role_of(d.dari_jabatan),
-              recogniser.role_of(d.kepada_jabatan))
-        for d in dispositions
-    ]  # fmt: skip
+    seen = [_seen(d, recogniser, calendar) for d in dispositions]
     seen.sort(key=_canonical_key)
     return tuple(seen)
+
+
+def _seen(item: Disposition, recogniser: Recogniser, calendar: WorkingCalendar) -> _Seen:
+    from_role = recogniser.role_of(item.dari_jabatan)
+    to_role = recogniser.role_of(item.kepada_jabatan)
+    return _Seen(item, calendar.localise(item.created_at), from_role, to_role)
 
 
 def _canonical_key(seen: _Seen) -> tuple[datetime, str, str, str, str]:
@@ -327,8 +339,8 @@ def diff_cases(old: Case | None, new: Case) -> list[Change]:
     changes += _field_changes(old, new)
     changes += _step_changes(old, new)
     if old is not None and old.next_deadline != new.next_deadline:
-        changes.append(Change(ChangeKind.DEADLINE_CHANGED, "next_deadline",
-                              _text(old.next_deadline), _text(new.next_deadline)))  # fmt: skip
+        before, after = _text(old.next_deadline), _text(new.next_deadline)
+        changes.append(Change(ChangeKind.DEADLINE_CHANGED, "next_deadline", before, after))
     changes += _overdue_changes(old, new)
     changes += _anomaly_changes(old, new)
     return changes

@@ -101,3 +101,37 @@ class PassSummary:
     missing: int = 0
     error: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """A case as stored: its key columns and its JSON document."""
+
+    case_id: str
+    year: int
+    surat_id: str
+    step: int
+    overdue: bool
+    next_deadline: datetime | None
+    data: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One change of a case: when, what, and which Sisumaker item caused it."""
+
+    at: datetime
+    kind: str
+    description: str
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseWrite:
+    """A derived case to store (``row`` None: the letter is no case any more) with its changes."""
+
+    year: int
+    surat_id: str
+    row: CaseRow | None
+    history: tuple[HistoryRow, ...]

@@ -33,8 +33,8 @@ class NormaliseSettings:
     casefold: bool = True
     strip_html: bool = True
     strip_accents: bool = True
-    # Literal replacements applied before punctuation is removed, e.g. "&" -> " dan ",
-    # so "Komunikasi & Informatika" and "Komunikasi dan Informatika" read the same.
+    # Literal replacements applied before case folding and before punctuation is removed,
+    # e.g. "&" -> " dan ", so "Komunikasi & Informatika" reads as "Komunikasi dan Informatika".
     replacements: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -100,7 +100,8 @@ class Normaliser:
         settings = self._settings
         if settings.strip_html and "<" in text:
             text = _TAG.sub(" ", text)
-        if "&" in text and settings.strip_html:
+        if settings.strip_html and "&" in text:
+            # Entities are HTML too: "&amp;" must reach the "&" replacement as "&".
             text = html.unescape(text)
         text = unicodedata.normalize(settings.unicode_form, text)
         text = self._replace(text)

@@ -78,6 +78,66 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX passes_finished ON passes (finished_at);
     """,
+    # 2: cases derived from the items, their history, the outbox of pushes, leases.
+    """
+    CREATE TABLE dirty_cases (
+        year INTEGER NOT NULL,
+        surat_id TEXT NOT NULL,
+        marked_at TEXT NOT NULL,
+        PRIMARY KEY (year, surat_id)
+    );
+    CREATE TABLE cases (
+        case_id TEXT PRIMARY KEY,
+        year INTEGER NOT NULL,
+        surat_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        overdue INTEGER NOT NULL,
+        next_deadline TEXT,
+        data TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX cases_step ON cases (step);
+    CREATE TABLE case_history (
+        id INTEGER PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        description TEXT NOT NULL,
+        source TEXT
+    );
+    CREATE INDEX case_history_case ON case_history (case_id, id);
+    CREATE TABLE sla_breaches (
+        case_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        deadline TEXT NOT NULL,
+        logged_at TEXT NOT NULL,
+        PRIMARY KEY (case_id, step, deadline)
+    );
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        ref TEXT NOT NULL UNIQUE,
+        case_id TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        surat_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        remote_id TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        sent_at TEXT
+    );
+    CREATE INDEX outbox_state ON outbox (state, id);
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    """,
 )
 
 CURRENT_VERSION = len(MIGRATIONS)

@@ -6,11 +6,13 @@ them once. Every write method is one transaction, so a crash leaves no half-writ
 
 from __future__ import annotations
 
-import abc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
+from bridge.adapters.ledger.base import from_iso, iso
+from bridge.adapters.ledger.cases import CaseStore
+from bridge.adapters.ledger.outbox import OutboxStore
 from bridge.adapters.ledger.schema import CURRENT_VERSION, MIGRATIONS
 from bridge.domain.items import ListKind
 from bridge.domain.records import (
@@ -28,40 +30,8 @@ from bridge.ports import QuarantineEntry, StoredItem
 _IN_CHUNK = 400  # stays under SQLite's bound-variable limit with room for the fixed ones
 
 
-def iso(moment: datetime | None) -> str | None:
-    """A datetime as ISO 8601 text (None stays None)."""
-    return moment.isoformat() if moment is not None else None
-
-
-def from_iso(text: str | None) -> datetime | None:
-    """ISO 8601 text back to a datetime (None stays None)."""
-    return datetime.fromisoformat(text) if text else None
-
-
-def now_utc() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
-
-
-class SqlLedger(abc.ABC):
-    """The Ledger port on SQL; subclasses provide the connection and transactions."""
-
-    placeholder = "?"
-
-    @abc.abstractmethod
-    def _transaction(self) -> Any:
-        """A context manager: one write transaction, committed or rolled back whole."""
-
-    @abc.abstractmethod
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a read and return all rows."""
-
-    @abc.abstractmethod
-    def close(self) -> None:
-        """Close the connection."""
-
-    def _sql(self, sql: str) -> str:
-        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+class SqlLedger(OutboxStore, CaseStore):
+    """The Ledger port on SQL: items, cursors, passes and quarantine."""
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -106,6 +76,7 @@ class SqlLedger(abc.ABC):
                     unchanged.append(source_id)
             self._insert_items(cur, new, seen, pass_id)
             self._update_changed(cur, changed, seen, pass_id)
+            self._mark_dirty(cur, [*new, *(r for r, _ in changed)], seen)
             self._touch(cur, batch.kind, batch.year, unchanged, seen, pass_id)
             self._release_quarantine(cur, batch.kind, batch.year, list(records))
             for bad in batch.quarantined:
@@ -172,6 +143,19 @@ class SqlLedger(abc.ABC):
             ),
             [(r.kind.value, r.year, r.source_id, version, r.content_hash, seen, pass_id)
              for r, version in changed],
+        )
+
+    def _mark_dirty(self, cur: Any, records: list[ItemRecord], seen: str | None) -> None:
+        # In the page's transaction: a case whose items changed is derived again, even
+        # after a crash between this page and the derivation.
+        keys = {(r.year, r.parent_id if r.kind is ListKind.DISPOSISI else r.source_id)
+                for r in records}
+        if not keys:
+            return
+        cur.executemany(
+            self._sql("INSERT INTO dirty_cases (year, surat_id, marked_at) VALUES (?, ?, ?) "
+                      "ON CONFLICT (year, surat_id) DO NOTHING"),
+            [(year, surat_id, seen) for year, surat_id in keys if surat_id is not None],
         )
 
     def _touch(self, cur: Any, kind: ListKind, year: int, ids: list[str], seen: str | None,

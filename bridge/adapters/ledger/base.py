@@ -1,0 +1,47 @@
+"""What every SQL ledger store shares: the connection seam and time conversions."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A datetime as ISO 8601 text (None stays None)."""
+    return moment.isoformat() if moment is not None else None
+
+
+def from_iso(text: str | None) -> datetime | None:
+    """ISO 8601 text back to a datetime (None stays None)."""
+    return datetime.fromisoformat(text) if text else None
+
+
+def now_utc() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+class SqlBase(abc.ABC):
+    """A DB-API connection behind two methods; statements use ``?`` placeholders.
+
+    A store whose driver wants ``%s`` sets ``placeholder`` and the statements are converted.
+    """
+
+    placeholder = "?"
+
+    @abc.abstractmethod
+    def _transaction(self) -> Any:
+        """A context manager: one write transaction, committed or rolled back whole."""
+
+    @abc.abstractmethod
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read and return all rows."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Close the connection."""
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)

@@ -1,0 +1,136 @@
+"""Cases, their history and the SLA breaches already logged, on SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from bridge.adapters.ledger.base import SqlBase, from_iso, iso, now_utc
+from bridge.domain.records import CaseRow, CaseWrite, HistoryRow
+
+_IN_CHUNK = 400
+
+
+class CaseStore(SqlBase):
+    """Dirty marks, cases and history."""
+
+    def dirty_cases(self, limit: int = 500) -> list[tuple[int, str]]:
+        """Letters whose items changed since their case was last derived."""
+        rows = self._query(self._sql("SELECT year, surat_id FROM dirty_cases "
+                                     "ORDER BY marked_at, year, surat_id LIMIT ?"), (limit,))
+        return [(int(year), str(surat_id)) for year, surat_id in rows]
+
+    def mark_cases_dirty(self, keys: Iterable[tuple[int, str]]) -> None:
+        """Ask for these cases to be derived again (resync, mapping change)."""
+        now = iso(now_utc())
+        with self._transaction() as cur:
+            cur.executemany(
+                self._sql("INSERT INTO dirty_cases (year, surat_id, marked_at) VALUES (?, ?, ?) "
+                          "ON CONFLICT (year, surat_id) DO NOTHING"),
+                [(year, surat_id, now) for year, surat_id in keys],
+            )
+
+    def case_payloads(self, year: int, surat_ids: Sequence[str]
+                      ) -> tuple[dict[str, str], dict[str, list[str]]]:
+        """The stored letters and dispositions of some letters of one year directory."""
+        letters: dict[str, str] = {}
+        dispositions: dict[str, list[str]] = {}
+        for start in range(0, len(surat_ids), _IN_CHUNK):
+            chunk = list(surat_ids[start:start + _IN_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            for source_id, payload in self._query(self._sql(
+                    "SELECT source_id, payload FROM items WHERE kind = 'surat' AND year = ? "  # noqa: S608
+                    f"AND source_id IN ({marks}) AND missing_since IS NULL"), (year, *chunk)):
+                letters[source_id] = payload
+            for parent_id, payload in self._query(self._sql(
+                    "SELECT parent_id, payload FROM items WHERE kind = 'disposisi' AND year = ? "  # noqa: S608
+                    f"AND parent_id IN ({marks}) AND missing_since IS NULL"), (year, *chunk)):
+                dispositions.setdefault(parent_id, []).append(payload)
+        return letters, dispositions
+
+    def save_cases(self, writes: Sequence[CaseWrite]) -> None:
+        """Store derived cases and their history, and clear their dirty marks, in one go."""
+        with self._transaction() as cur:
+            for write in writes:
+                case_id = f"{write.year}-{write.surat_id}"
+                if write.row is None:
+                    cur.execute(self._sql("DELETE FROM cases WHERE case_id = ?"), (case_id,))
+                else:
+                    self._upsert_case(cur, write.row)
+                cur.executemany(
+                    self._sql("INSERT INTO case_history (case_id, at, kind, description, source) "
+                              "VALUES (?, ?, ?, ?, ?)"),
+                    [(case_id, iso(h.at), h.kind, h.description, h.source) for h in write.history],
+                )
+                cur.execute(self._sql("DELETE FROM dirty_cases WHERE year = ? AND surat_id = ?"),
+                            (write.year, write.surat_id))
+
+    def _upsert_case(self, cur: Any, row: CaseRow) -> None:
+        cur.execute(
+            self._sql(
+                "INSERT INTO cases (case_id, year, surat_id, step, overdue, next_deadline, data, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (case_id) DO UPDATE SET step = excluded.step, "
+                "overdue = excluded.overdue, next_deadline = excluded.next_deadline, "
+                "data = excluded.data, updated_at = excluded.updated_at"
+            ),
+            (row.case_id, row.year, row.surat_id, row.step, int(row.overdue),
+             iso(row.next_deadline), row.data, iso(row.updated_at), iso(row.updated_at)),
+        )
+
+    def get_case(self, case_id: str) -> CaseRow | None:
+        """One case."""
+        rows = self._query(self._sql(
+            "SELECT case_id, year, surat_id, step, overdue, next_deadline, data, updated_at "
+            "FROM cases WHERE case_id = ?"), (case_id,))
+        return _case(rows[0]) if rows else None
+
+    def list_cases(self, *, step: int | None = None, overdue: bool | None = None) -> list[CaseRow]:
+        """Cases, newest letters first, filtered by step and overdue state."""
+        where, params = [], []
+        if step is not None:
+            where.append("step = ?")
+            params.append(step)
+        if overdue is not None:
+            where.append("overdue = ?")
+            params.append(int(overdue))
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self._query(self._sql(
+            "SELECT case_id, year, surat_id, step, overdue, next_deadline, data, updated_at "  # noqa: S608
+            f"FROM cases {clause} ORDER BY year DESC, updated_at DESC, case_id"), params)
+        return [_case(row) for row in rows]
+
+    def case_history(self, case_id: str) -> list[HistoryRow]:
+        """A case's changes, oldest first."""
+        rows = self._query(self._sql("SELECT at, kind, description, source FROM case_history "
+                                     "WHERE case_id = ? ORDER BY id"), (case_id,))
+        return [HistoryRow(_when(at), kind, description, source)
+                for at, kind, description, source in rows]
+
+    def cases_per_step(self) -> dict[int, int]:
+        """How many cases stand at each step."""
+        return {int(step): int(count) for step, count in
+                self._query("SELECT step, COUNT(*) FROM cases GROUP BY step")}
+
+    def record_breach(self, case_id: str, step: int, deadline: datetime) -> bool:
+        """Remember one SLA breach; True only the first time it is recorded."""
+        with self._transaction() as cur:
+            cur.execute(
+                self._sql("INSERT INTO sla_breaches (case_id, step, deadline, logged_at) "
+                          "VALUES (?, ?, ?, ?) ON CONFLICT (case_id, step, deadline) DO NOTHING"),
+                (case_id, step, iso(deadline), iso(now_utc())),
+            )
+            return bool(cur.rowcount)
+
+
+def _when(text: str | None) -> datetime:
+    moment = from_iso(text)
+    assert moment is not None  # noqa: S101 - NOT NULL columns
+    return moment
+
+
+def _case(row: tuple[Any, ...]) -> CaseRow:
+    return CaseRow(case_id=row[0], year=int(row[1]), surat_id=row[2], step=int(row[3]),
+                   overdue=bool(row[4]), next_deadline=from_iso(row[5]), data=row[6],
+                   updated_at=_when(row[7]))

@@ -1,0 +1,168 @@
+"""The outbox and the leases, on SQL: each state change is its own committed transaction."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from bridge.adapters.ledger.base import SqlBase, from_iso, iso, now_utc
+from bridge.domain.outbox import OutboxEntry, OutboxIntent, OutboxState, PushAction
+
+_COLUMNS = ("id, ref, case_id, year, surat_id, action, step, body, state, attempts, remote_id, "
+            "last_error, created_at, updated_at, sent_at")
+
+
+class OutboxStore(SqlBase):
+    """Intents committed before their POST, results after it."""
+
+    def enqueue(self, intents: list[OutboxIntent]) -> int:
+        """Add intents not yet known (by ref); return how many were new."""
+        if not intents:
+            return 0
+        now = iso(now_utc())
+        added = 0
+        with self._transaction() as cur:
+            for intent in intents:
+                cur.execute(
+                    self._sql(
+                        "INSERT INTO outbox (ref, case_id, year, surat_id, action, step, body, "
+                        "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT (ref) DO NOTHING"
+                    ),
+                    (intent.ref, intent.case_id, intent.year, intent.surat_id,
+                     intent.action.value, intent.step, json.dumps(intent.body),
+                     OutboxState.PENDING.value, now, now),
+                )
+                added += int(cur.rowcount or 0)
+        return added
+
+    def outbox_due(self, limit: int = 500) -> list[OutboxEntry]:
+        """Pending and in-doubt pushes, oldest first."""
+        return self._entries(
+            "WHERE state IN (?, ?) ORDER BY id LIMIT ?",
+            (OutboxState.PENDING.value, OutboxState.SENDING.value, limit),
+        )
+
+    def outbox_entries(self, state: OutboxState | None = None) -> list[OutboxEntry]:
+        """Every push (of one state, if given), oldest first."""
+        if state is None:
+            return self._entries("ORDER BY id", ())
+        return self._entries("WHERE state = ? ORDER BY id", (state.value,))
+
+    def outbox_entry(self, entry_id: int) -> OutboxEntry | None:
+        """One push by its id."""
+        found = self._entries("WHERE id = ?", (entry_id,))
+        return found[0] if found else None
+
+    def outbox_counts(self) -> dict[OutboxState, int]:
+        """Pushes per state."""
+        counts = dict.fromkeys(OutboxState, 0)
+        for state, count in self._query("SELECT state, COUNT(*) FROM outbox GROUP BY state"):
+            counts[OutboxState(state)] = int(count)
+        return counts
+
+    def mark_sending(self, entry_id: int) -> bool:
+        """Record, before the POST, that one may reach the server; False if already settled."""
+        return self._move(entry_id, OutboxState.SENDING, attempt=True,
+                          only_from=(OutboxState.PENDING, OutboxState.SENDING))
+
+    def mark_sent(self, entry_id: int, remote_id: str) -> None:
+        """Record the server's id: the push is done, for good."""
+        with self._transaction() as cur:
+            now = iso(now_utc())
+            cur.execute(
+                self._sql("UPDATE outbox SET state = ?, remote_id = ?, last_error = NULL, "
+                          "updated_at = ?, sent_at = ? WHERE id = ?"),
+                (OutboxState.SENT.value, remote_id, now, now, entry_id),
+            )
+
+    def mark_in_doubt(self, entry_id: int, error: str) -> None:
+        """Keep a push in ``sending`` with the error: the next try looks its ref up first."""
+        self._move(entry_id, OutboxState.SENDING, error=error,
+                   only_from=(OutboxState.PENDING, OutboxState.SENDING))
+
+    def mark_failed(self, entry_id: int, error: str) -> None:
+        """Give up on a push until an operator retries it."""
+        self._move(entry_id, OutboxState.FAILED, error=error,
+                   only_from=(OutboxState.PENDING, OutboxState.SENDING))
+
+    def requeue(self, entry_id: int) -> bool:
+        """An operator's retry of a failed push: in doubt again, so it is looked up first."""
+        return self._move(entry_id, OutboxState.SENDING, only_from=(OutboxState.FAILED,))
+
+    def _move(self, entry_id: int, state: OutboxState, *, only_from: tuple[OutboxState, ...],
+              attempt: bool = False, error: str | None = None) -> bool:
+        marks = ", ".join("?" * len(only_from))
+        sets = "state = ?, updated_at = ?" + (", attempts = attempts + 1" if attempt else "")
+        if error is not None:
+            sets += ", last_error = ?"
+        params: list[Any] = [state.value, iso(now_utc())]
+        if error is not None:
+            params.append(error[:2000])
+        with self._transaction() as cur:
+            cur.execute(
+                self._sql(f"UPDATE outbox SET {sets} WHERE id = ? AND state IN ({marks})"),  # noqa: S608
+                (*params, entry_id, *(s.value for s in only_from)),
+            )
+            return bool(cur.rowcount)
+
+    def _entries(self, where: str, params: tuple[Any, ...]) -> list[OutboxEntry]:
+        rows = self._query(self._sql(f"SELECT {_COLUMNS} FROM outbox {where}"), params)  # noqa: S608
+        return [_entry(row) for row in rows]
+
+    # -- leases ---------------------------------------------------------------------------
+
+    def acquire_lease(self, name: str, holder: str, ttl: timedelta,
+                      *, take_over: frozenset[str] = frozenset()) -> bool:
+        """Hold the named lease until now + ttl, if it is free, expired, ours or in take_over."""
+        now = now_utc()
+        with self._transaction() as cur:
+            cur.execute(self._sql("SELECT holder, expires_at FROM leases WHERE name = ?"), (name,))
+            row = cur.fetchone()
+            if row is not None:
+                current, expires = row[0], from_iso(row[1])
+                free = current == holder or current in take_over or (expires is not None
+                                                                     and expires <= now)
+                if not free:
+                    return False
+            cur.execute(
+                self._sql("INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) "
+                          "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+                          "expires_at = excluded.expires_at"),
+                (name, holder, iso(now + ttl)),
+            )
+            return True
+
+    def lease_holder(self, name: str) -> tuple[str, datetime] | None:
+        """Who holds the named lease, and until when."""
+        rows = self._query(self._sql("SELECT holder, expires_at FROM leases WHERE name = ?"),
+                           (name,))
+        if not rows:
+            return None
+        expires = from_iso(rows[0][1])
+        return (rows[0][0], expires) if expires is not None else None
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up, if we hold it."""
+        with self._transaction() as cur:
+            cur.execute(self._sql("DELETE FROM leases WHERE name = ? AND holder = ?"),
+                        (name, holder))
+
+
+def _entry(row: tuple[Any, ...]) -> OutboxEntry:
+    created = from_iso(row[12])
+    updated = from_iso(row[13])
+    assert created is not None and updated is not None  # noqa: S101 - NOT NULL columns
+    return OutboxEntry(
+        id=int(row[0]),
+        intent=OutboxIntent(ref=row[1], case_id=row[2], year=int(row[3]), surat_id=row[4],
+                            action=PushAction(row[5]), step=int(row[6]), body=json.loads(row[7])),
+        state=OutboxState(row[8]),
+        attempts=int(row[9]),
+        remote_id=row[10],
+        last_error=row[11],
+        created_at=created,
+        updated_at=updated,
+        sent_at=from_iso(row[14]),
+    )
