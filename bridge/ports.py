@@ -42,6 +42,22 @@ class SisumakerApi(Protocol):
         """One page of a list, newest first."""
         ...
 
+    def post_note(self, year: YearDir, surat_id: str, body: Mapping[str, Any]) -> str:
+        """POST a follow-up note once (never retried); return its id."""
+        ...
+
+    def find_note(self, year: YearDir, surat_id: str, ref: str) -> str | None:
+        """The id of the letter's note carrying ``ref``, or None."""
+        ...
+
+    def post_letter(self, year: YearDir, body: Mapping[str, Any]) -> str:
+        """POST a draft outgoing letter once (never retried); return its id."""
+        ...
+
+    def find_letter(self, year: YearDir, ref: str) -> str | None:
+        """The id of the draft letter carrying ``ref``, or None."""
+        ...
+
     @property
     def request_count(self) -> int:
         """How many HTTP requests this client has sent (for summaries and tests)."""

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import httpx
 import structlog
@@ -125,6 +125,31 @@ class SisumakerClient:
     def post_json(self, year: YearDir, path: str, body: Mapping[str, Any]) -> Any:
         """An authenticated POST, sent once: a POST is never retried blindly."""
         return self._authed(year, "POST", path, json_body=body)
+
+    def post_note(self, year: YearDir, surat_id: str, body: Mapping[str, Any]) -> str:
+        """POST a follow-up note once; return its id (``id_tindaklanjut``)."""
+        push = self._profile.push
+        answer = self.post_json(year, _path(push.note_path, year, surat_id), body)
+        return _remote_id(answer, push.note_id_key, "POST tindaklanjut")
+
+    def find_note(self, year: YearDir, surat_id: str, ref: str) -> str | None:
+        """The id of the note on this letter that carries ``ref``, if the server has one."""
+        push = self._profile.push
+        answer = self.get_json(year, _path(push.note_list_path, year, surat_id))
+        return _find_ref(answer, push.data_key, push.ref_field, ref, push.note_id_key)
+
+    def post_letter(self, year: YearDir, body: Mapping[str, Any]) -> str:
+        """POST a draft outgoing letter once; return its id (``id_compose``)."""
+        push = self._profile.push
+        answer = self.post_json(year, push.letter_path.format(dir=year.path), body)
+        return _remote_id(answer, push.letter_id_key, "POST suratkeluar")
+
+    def find_letter(self, year: YearDir, ref: str) -> str | None:
+        """The id of the draft letter that carries ``ref``, if the server has one."""
+        push = self._profile.push
+        answer = self.get_json(year, push.letter_lookup_path.format(dir=year.path),
+                               params={push.letter_lookup_param: ref})
+        return _find_ref(answer, push.data_key, push.ref_field, ref, push.letter_id_key)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -302,6 +327,29 @@ def _server_message(response: httpx.Response, profile: Profile) -> str:
         if isinstance(message, str) and message.strip():
             return f": {message.strip()[:200]!r}"
     return ""
+
+
+def _path(template: str, year: YearDir, surat_id: str) -> str:
+    return template.format(dir=year.path, surat_id=quote(surat_id, safe=""))
+
+
+def _remote_id(answer: Any, key: str, what: str) -> str:
+    value = answer.get(key) if isinstance(answer, Mapping) else None
+    if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+        return str(value).strip()
+    # The server said yes but gave no id: the write happened; the ref look-up finds it.
+    raise RetriableApiError(f"{what}: the answer has no {key!r}")
+
+
+def _find_ref(answer: Any, data_key: str, ref_field: str, ref: str, id_key: str) -> str | None:
+    data = answer.get(data_key) if isinstance(answer, Mapping) else answer
+    if not isinstance(data, list):
+        raise RetriableApiError(f"ref look-up: the answer has no {data_key!r} list")
+    for entry in data:
+        if isinstance(entry, Mapping) and entry.get(ref_field) == ref:
+            found = entry.get(id_key)
+            return str(found) if found is not None else ref
+    return None
 
 
 def parse_domain(body: Mapping[str, Any], profile: Profile) -> list[YearDir]:
