@@ -13,14 +13,21 @@ import httpx
 from bridge.adapters.ledger import open_ledger
 from bridge.adapters.sisumaker.client import RetryPolicy, SisumakerClient
 from bridge.config.profile import Profile, load_profile
+from bridge.config.push_mapping import PushMapping, load_push_mapping
 from bridge.config.settings import Settings
+from bridge.config.sop_mapping import SopMappings, load_sop_mappings
 from bridge.domain.items import ListKind
 from bridge.logs import Redactor
 from bridge.ports import Ledger
+from bridge.services.cycle import WORK_LEASE, Cycle
+from bridge.services.intents import IntentBuilder
+from bridge.services.lease import Lease
 from bridge.services.parse import ItemParser
 from bridge.services.poll import ListPoller, PollConfig
+from bridge.services.push import Pusher
 from bridge.services.stop import StopSignal
 from bridge.services.sync import SyncConfig, SyncService
+from bridge.services.tracking import CaseTracker
 
 
 @dataclass
@@ -29,6 +36,8 @@ class Bridge:
 
     settings: Settings
     profile: Profile
+    sop: SopMappings
+    push: PushMapping
     ledger: Ledger
     stop: StopSignal = field(default_factory=StopSignal)
     redactor: Redactor = field(default_factory=Redactor)
@@ -79,6 +88,29 @@ class Bridge:
         )
         return SyncService(self.client(), self.ledger, poller, config, stop=self.stop)
 
+    def tracker(self) -> CaseTracker:
+        """Case tracking over the ledger, with pushes computed when pushing is on."""
+        return CaseTracker(self.ledger, self.parsers(), self.sop, intents=self.intents())
+
+    def intents(self) -> IntentBuilder | None:
+        """The push wording, or None when BRIDGE_PUSH_ENABLED is false."""
+        if not self.settings.push_enabled:
+            return None
+        return IntentBuilder(self.push, self.profile.push, self.sop.sop, self.sop.calendar)
+
+    def cycle(self, *, dry_run: bool = False) -> Cycle:
+        """Sync, cases and push, under the work lease."""
+        sync = self.sync_service()
+        intents = self.intents()
+        lease = Lease(self.ledger, WORK_LEASE, timedelta(minutes=10), stop=self.stop)
+        pusher = None
+        if intents is not None:
+            pusher = Pusher(self.client(), self.ledger, sync.year_dir, stop=self.stop)
+        cycle = Cycle(self.ledger, sync, self.tracker(), pusher, intents, lease, dry_run=dry_run)
+        if pusher is not None:
+            pusher.on_sent = cycle.after_sent
+        return cycle
+
     def close(self) -> None:
         """Close the client and the ledger."""
         if self._client is not None:
@@ -90,6 +122,8 @@ def build(settings: Settings, *, redactor: Redactor | None = None,
           transport: httpx.BaseTransport | None = None) -> Bridge:
     """Load the mapping files and open the ledger; raises a BridgeError naming what is wrong."""
     profile = load_profile(settings.mappings_dir)
+    sop = load_sop_mappings(settings.mappings_dir)
+    push = load_push_mapping(settings.mappings_dir, max_meeting_days=sop.sop.working_days(5))
     ledger = open_ledger(settings.ledger_location)
-    return Bridge(settings=settings, profile=profile, ledger=ledger,
+    return Bridge(settings=settings, profile=profile, sop=sop, push=push, ledger=ledger,
                   redactor=redactor or Redactor(), transport=transport)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -19,11 +20,14 @@ from bridge.bootstrap import Bridge, build
 from bridge.config.settings import Settings, load_settings
 from bridge.domain.records import PassMode
 from bridge.domain.text import printable
+from bridge.entrypoints import cases_cli, outbox_cli
+from bridge.entrypoints.output import fail, print_table
 from bridge.errors import BridgeError, ConfigurationError, MappingError
 from bridge.logs import configure_logging
+from bridge.services.cycle import CycleReport
+from bridge.services.lease import LeaseBusyError
 from bridge.services.status import status_report
 from bridge.services.stop import StopSignal
-from bridge.services.sync import SyncReport
 
 log = structlog.get_logger("bridge.cli")
 
@@ -62,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--full", action="store_true",
                       help="read every page (a full reconciliation pass) instead of stopping at "
                            "the watermark")
+    sync.add_argument("--dry-run", action="store_true",
+                      help="render and log the notes and letters that would be pushed; send "
+                           "nothing and queue nothing")
     sync.set_defaults(handler=_cmd_sync)
 
     run = commands.add_parser(
@@ -72,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--max-syncs", type=int, default=None, metavar="N",
                      help="stop after N syncs (for trials and tests)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="log what would be pushed; send nothing")
     run.set_defaults(handler=_cmd_run)
 
     status = commands.add_parser(
@@ -80,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.set_defaults(handler=_cmd_status)
+
+    cases_cli.add_commands(commands)
+    outbox_cli.add_commands(commands)
 
     demo = commands.add_parser(
         "demo", help="try the bridge against the built-in simulated Sisumaker",
@@ -104,25 +116,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(fmt=settings.resolved_log_format, level=settings.log_level)
         bridge = build(settings)
     except (ConfigurationError, MappingError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return EXIT_CONFIG
     except BridgeError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return EXIT_FAILED
     try:
         return handler(bridge, args)
+    except BrokenPipeError:
+        # The reader went away (`bridge cases | head`): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except (ConfigurationError, MappingError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return EXIT_CONFIG
     except BridgeError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return EXIT_FAILED
     finally:
         bridge.close()
-
-
-def _fail(reason: str) -> None:
-    print(f"bridge: error: {printable(reason)}", file=sys.stderr)
 
 
 def _install_stop_handlers(stop: StopSignal) -> list[str]:
@@ -150,29 +162,34 @@ def _log_shutdown(received: list[str]) -> None:
 
 def _cmd_sync(bridge: Bridge, args: argparse.Namespace) -> int:
     received = _install_stop_handlers(bridge.stop)
-    service = bridge.sync_service()
+    cycle = bridge.cycle(dry_run=args.dry_run)
     started = time.perf_counter()
-    report = service.run_once(mode=PassMode.FULL if args.full else None)
+    report = cycle.run_once(mode=PassMode.FULL if args.full else None)
     _log_shutdown(received)
     _log_summary(report, time.perf_counter() - started)
     if bridge.settings.resolved_log_format == "console":
         _print_summary(report)
-    if report.failures:
-        _fail(f"{len(report.failures)} list(s) failed; first: {report.failures[0]}")
+    if report.sync.failures:
+        fail(f"{len(report.sync.failures)} list(s) failed; first: {report.sync.failures[0]}")
         return EXIT_FAILED
     return EXIT_OK
 
 
 def _cmd_run(bridge: Bridge, args: argparse.Namespace) -> int:
     received = _install_stop_handlers(bridge.stop)
-    service = bridge.sync_service()
+    cycle = bridge.cycle(dry_run=args.dry_run)
     interval = bridge.settings.poll_interval
-    log.info("daemon.started", poll_interval_s=interval, ledger=_safe_url(bridge.settings))
+    log.info("daemon.started", poll_interval_s=interval, ledger=_safe_url(bridge.settings),
+             push_enabled=bridge.settings.push_enabled, dry_run=args.dry_run)
     syncs = 0
     while not bridge.stop.is_set():
         started = time.perf_counter()
-        report = service.run_once()
-        _log_summary(report, time.perf_counter() - started)
+        try:
+            report = cycle.run_once()
+        except LeaseBusyError as exc:
+            log.warning("daemon.waiting", reason=str(exc), next="trying again next interval")
+        else:
+            _log_summary(report, time.perf_counter() - started)
         syncs += 1
         if args.max_syncs is not None and syncs >= args.max_syncs:
             break
@@ -194,32 +211,57 @@ def _cmd_status(bridge: Bridge, args: argparse.Namespace) -> int:
 def _cmd_demo(bridge: Bridge, args: argparse.Namespace) -> int:
     from bridge.entrypoints.demo import DemoOptions, run_demo  # noqa: PLC0415 - demo only
 
+    log_path = bridge.settings.data_dir / "demo.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"bridge demo: the bridge's JSON logs go to {log_path}")
+    with log_path.open("w", encoding="utf-8") as stream:
+        configure_logging(fmt="json", level=bridge.settings.log_level, stream=stream)
+        return _demo(bridge, args, run_demo, DemoOptions)
+
+
+def _demo(bridge: Bridge, args: argparse.Namespace, run_demo: Any, options: Any) -> int:
     lines: list[str] = []
-    code = run_demo(bridge.settings, DemoOptions(letters=args.letters, passes=args.passes,
-                                                 seed=args.seed), lines)
+    code: int = run_demo(bridge.settings, options(letters=args.letters, passes=args.passes,
+                                                  seed=args.seed), lines)
     for line in lines:
         print(line)
     return code
 
 
-def _log_summary(report: SyncReport, duration: float) -> None:
-    result = report.result
+def _log_summary(report: CycleReport, duration: float) -> None:
+    sync = report.sync
+    result = sync.result
+    push = report.push
     event = log.info if report.ok else log.warning
-    event("sync.summary", pass_id=report.pass_id, passes=len(report.passes),
-          requests=report.requests, new=result.new, changed=result.changed,
+    event("sync.summary", pass_id=sync.pass_id, passes=len(sync.passes),
+          requests=sync.requests, new=result.new, changed=result.changed,
           unchanged=result.unchanged, quarantined=result.quarantined,
-          failures=len(report.failures), stopped=report.stopped, duration_s=round(duration, 3))
+          failures=len(sync.failures), stopped=sync.stopped,
+          cases_derived=report.track.derived, cases_opened=report.track.opened,
+          cases_changed=report.track.changed, sla_breaches=report.track.breaches,
+          pushed=push.sent if push else 0, push_found=push.found if push else 0,
+          push_deferred=push.deferred if push else 0, push_failed=push.failed if push else 0,
+          dry_run_pushes=len(report.dry_run), duration_s=round(duration, 3))
 
 
-def _print_summary(report: SyncReport) -> None:
+def _print_summary(report: CycleReport) -> None:
     rows: list[tuple[str, ...]] = [
         ("list", "year", "mode", "pages", "new", "changed", "unchanged", "quarantined")
     ]
-    for s in report.passes:
+    for s in report.sync.passes:
         rows.append((s.kind.value, str(s.year), s.mode.value, str(s.pages), str(s.result.new),
                      str(s.result.changed), str(s.result.unchanged), str(s.result.quarantined)))
-    _print_table(rows)
-    for failure in report.failures:
+    print_table(rows)
+    track = report.track
+    print(f"cases: {track.derived} derived, {track.opened} opened, {track.changed} changed, "
+          f"{track.breaches} new SLA breaches")
+    if report.push is not None:
+        push = report.push
+        print(f"pushed: {push.sent} sent, {push.found} found already there, "
+              f"{push.deferred} deferred, {push.failed} failed")
+    for intent in report.dry_run:
+        print(f"would push {intent.ref}: {printable(json.dumps(intent.body, ensure_ascii=False))}")
+    for failure in report.sync.failures:
         print(f"FAILED: {printable(failure)}")
 
 
@@ -235,14 +277,7 @@ def _print_status(report: dict[str, Any]) -> None:
     for c in report["cursors"]:
         rows.append((c["list"], str(c["year"]), c["watermark"] or "-", str(c["last_page"]),
                      c["last_complete_pass_at"] or "-", c["last_full_pass_at"] or "-"))
-    _print_table(rows)
-
-
-def _print_table(rows: Sequence[Sequence[str]]) -> None:
-    cells = [[printable(cell) for cell in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    for row in cells:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    print_table(rows)
 
 
 def _safe_url(settings: Settings) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,24 +63,44 @@ def _password_file(data_dir: Path) -> Path:
 
 
 def _passes(bridge: Bridge, state: SimState, options: DemoOptions, out: list[str]) -> int:
-    service = bridge.sync_service()
+    cycle = bridge.cycle()
     failed = 0
     for number in range(1, options.passes + 1):
         if number > 1:
             _arrivals(state, number)
-        report = service.run_once()
-        result = report.result
+        report = cycle.run_once()
+        sync, track, push = report.sync, report.track, report.push
+        result = sync.result
         out.append(
-            f"pass {number}: {report.requests} requests, {result.new} new, {result.changed} "
-            f"changed, {result.unchanged} unchanged, {result.quarantined} quarantined"
-            + ("" if report.ok else f"; FAILED: {printable('; '.join(report.failures))}")
+            f"pass {number}: {sync.requests} list requests, {result.new} new, {result.changed} "
+            f"changed, {result.unchanged} unchanged, {result.quarantined} quarantined; "
+            f"cases {track.opened} opened, {track.changed} changed; "
+            f"pushed {push.sent if push else 0}"
+            + ("" if sync.ok else f"; FAILED: {printable('; '.join(sync.failures))}")
         )
-        failed += 0 if report.ok else 1
+        failed += 0 if sync.ok else 1
+    _report(bridge, state, out)
+    return 1 if failed else 0
+
+
+def _report(bridge: Bridge, state: SimState, out: list[str]) -> None:
     counts = bridge.ledger.item_counts()
     out.append(f"ledger {bridge.settings.ledger_location}: "
                + ", ".join(f"{n} {kind.value}" for kind, n in counts.items())
                + f", {bridge.ledger.quarantine_count()} quarantined")
-    return 1 if failed else 0
+    cases = bridge.ledger.list_cases()
+    per_step = bridge.ledger.cases_per_step()
+    out.append(f"{len(cases)} cases: " + ", ".join(f"{n} at step {s}"
+                                                   for s, n in sorted(per_step.items())))
+    for row in cases[:8]:
+        doc = json.loads(row.data)
+        out.append(f"  {row.case_id}  step {row.step}  {'OVERDUE ' if row.overdue else ''}"
+                   f"{printable((doc.get('perihal') or '-')[:70])}")
+    pushed = state.pushed()
+    notes, drafts = len(pushed["notes"]), len(pushed["drafts"])
+    out.append(f"Sisumaker now holds {notes} follow-up notes and {drafts} draft invitations "
+               "from the bridge; `bridge cases` and `bridge outbox` with "
+               f"BRIDGE_DATA_DIR={bridge.settings.data_dir} show them")
 
 
 def _arrivals(state: SimState, number: int) -> None:

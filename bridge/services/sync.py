@@ -117,6 +117,13 @@ class SyncService:
             template=self._config.directory_template,
         )
 
+    def year_dir(self, year: int) -> YearDir:
+        """The directory of a year: as the server offers it, else by the profile's template."""
+        for entry in self._offered or ():
+            if entry.year == year:
+                return entry
+        return YearDir(year, self._config.directory_template.format(yy=f"{year % 100:02d}"))
+
     def _needs_domain(self, now: datetime) -> bool:
         if self._offered is None or self._offered_at is None:
             return True

@@ -1,0 +1,101 @@
+"""``bridge cases`` and ``bridge case ID``: the SOP cases for a terminal or as JSON lines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from bridge.bootstrap import Bridge
+from bridge.domain.text import printable
+from bridge.entrypoints.output import fail, print_table
+from bridge.services.case_json import case_line
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def add_commands(commands: Any) -> None:
+    """Register ``cases`` and ``case``."""
+    cases = commands.add_parser(
+        "cases", help="the application-development requests and where they stand in the SOP",
+        description="List the cases (one per request letter) from the ledger: the highest SOP "
+                    "step reached, the deadline of the next step in working days, and anomalies.",
+    )
+    cases.add_argument("--json", action="store_true",
+                       help="one JSON object per line (case_id, year, surat_id, perihal, "
+                            "asal_surat, step, steps, next_deadline, overdue, anomalies)")
+    cases.add_argument("--step", type=int, metavar="N", help="only cases at step N")
+    cases.add_argument("--overdue", action="store_true", help="only overdue cases")
+    cases.set_defaults(handler=_cmd_cases)
+
+    case = commands.add_parser("case", help="one case with its steps and history",
+                               description="Show one case (ID as in `bridge cases`, e.g. "
+                                           "2026-88121) with every step, deadline and change.")
+    case.add_argument("case_id", metavar="ID")
+    case.add_argument("--json", action="store_true", help="print one JSON object")
+    case.set_defaults(handler=_cmd_case)
+
+
+def _cmd_cases(bridge: Bridge, args: argparse.Namespace) -> int:
+    rows = bridge.ledger.list_cases(step=args.step, overdue=True if args.overdue else None)
+    lines = [case_line(json.loads(row.data)) for row in rows]
+    if args.json:
+        for line in lines:
+            print(json.dumps(line, ensure_ascii=True))
+        return EXIT_OK
+    table: list[tuple[str, ...]] = [("case", "step", "next deadline", "overdue", "from",
+                                     "subject", "anomalies")]
+    for line in lines:
+        table.append((line["case_id"], str(line["step"]), line["next_deadline"] or "-",
+                      "YES" if line["overdue"] else "", line["asal_surat"] or "-",
+                      line["perihal"] or "-", ",".join(line["anomalies"])))
+    print_table(table)
+    print(f"{len(lines)} case(s)")
+    return EXIT_OK
+
+
+def _cmd_case(bridge: Bridge, args: argparse.Namespace) -> int:
+    row = bridge.ledger.get_case(args.case_id)
+    if row is None:
+        fail(f"no case {args.case_id!r}; `bridge cases` lists them (ID as YEAR-SURATID)")
+        return EXIT_FAILED
+    doc = json.loads(row.data)
+    history = bridge.ledger.case_history(args.case_id)
+    outbox = [e for e in bridge.ledger.outbox_entries() if e.intent.case_id == args.case_id]
+    if args.json:
+        print(json.dumps({
+            **case_line(doc),
+            "history": [{"at": h.at.isoformat(), "kind": h.kind, "description": h.description,
+                         "source": h.source} for h in history],
+            "pushes": [{"id": e.id, "ref": e.intent.ref, "state": e.state.value,
+                        "remote_id": e.remote_id} for e in outbox],
+        }, ensure_ascii=True))
+        return EXIT_OK
+    _print_case(bridge, doc)
+    print("\nhistory:")
+    print_table([(h.at.isoformat(timespec="seconds"), h.description, h.source or "")
+                 for h in history], max_width=100)
+    if outbox:
+        print("\npushes:")
+        print_table([(str(e.id), e.intent.ref, e.state.value, e.remote_id or "-")
+                     for e in outbox])
+    return EXIT_OK
+
+
+def _print_case(bridge: Bridge, doc: dict[str, Any]) -> None:
+    sop = bridge.sop.sop
+    print(f"case {doc['case_id']}: {printable(doc.get('perihal') or '-')}")
+    print(f"from: {printable(doc.get('asal_surat') or '-')}")
+    print(f"step {doc['step']} reached; next: step {doc.get('next_step') or '-'}, due "
+          f"{doc.get('next_deadline') or '-'}{' (OVERDUE)' if doc.get('overdue') else ''}")
+    if doc.get("anomalies"):
+        print(f"anomalies: {', '.join(doc['anomalies'])}")
+    rows: list[tuple[str, ...]] = [("step", "name", "reached", "by", "evidence")]
+    for number in range(1, len(sop) + 1):
+        reached = doc.get("steps", {}).get(str(number))
+        if reached is None and number > max(doc["step"], 1) + 1:
+            continue
+        rows.append((str(number), sop.step(number).name,
+                     reached["at"] if reached else "-", reached["actor"] if reached else "",
+                     reached["source"] if reached else ""))
+    print_table(rows)

@@ -1,0 +1,85 @@
+"""``bridge outbox``: pending, sent and failed pushes; ``bridge outbox retry ID``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from bridge.bootstrap import Bridge
+from bridge.domain.outbox import OutboxState
+from bridge.entrypoints.output import fail, print_table
+from bridge.services.lease import LeaseBusyError
+from bridge.services.push import PushReport
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def add_commands(commands: Any) -> None:
+    """Register ``outbox`` with its ``retry`` action."""
+    outbox = commands.add_parser(
+        "outbox", help="pushes to Sisumaker: pending, sent and failed; retry a failed one",
+        description="List the outbox (follow-up notes and the step-4 invitation), or retry a "
+                    "failed push: the bridge looks its ref up first and sends only if the "
+                    "server has none, so a retry never makes a duplicate.",
+    )
+    outbox.add_argument("--state", choices=[s.value for s in OutboxState],
+                        help="only pushes in this state")
+    outbox.add_argument("--json", action="store_true", help="one JSON object per line")
+    actions = outbox.add_subparsers(dest="outbox_action", metavar="ACTION")
+    retry = actions.add_parser("retry", help="retry one failed push (look-up first)",
+                               description="Retry a failed push by its id (see `bridge outbox`).")
+    retry.add_argument("entry_id", type=int, metavar="ID")
+    outbox.set_defaults(handler=_cmd_outbox)
+
+
+def _cmd_outbox(bridge: Bridge, args: argparse.Namespace) -> int:
+    if args.outbox_action == "retry":
+        return _retry(bridge, args.entry_id)
+    entries = bridge.ledger.outbox_entries(OutboxState(args.state) if args.state else None)
+    if args.json:
+        for e in entries:
+            print(json.dumps({
+                "id": e.id, "ref": e.intent.ref, "case_id": e.intent.case_id,
+                "action": e.intent.action.value, "step": e.intent.step, "state": e.state.value,
+                "attempts": e.attempts, "remote_id": e.remote_id, "last_error": e.last_error,
+                "created_at": e.created_at.isoformat(),
+                "sent_at": e.sent_at.isoformat() if e.sent_at else None, "body": e.intent.body,
+            }, ensure_ascii=True))
+        return EXIT_OK
+    rows: list[tuple[str, ...]] = [("id", "ref", "case", "state", "attempts", "remote id",
+                                    "last error")]
+    for e in entries:
+        rows.append((str(e.id), e.intent.ref, e.intent.case_id, e.state.value, str(e.attempts),
+                     e.remote_id or "-", e.last_error or ""))
+    print_table(rows)
+    counts = bridge.ledger.outbox_counts()
+    print(", ".join(f"{n} {state.value}" for state, n in counts.items()))
+    return EXIT_OK
+
+
+def _retry(bridge: Bridge, entry_id: int) -> int:
+    entry = bridge.ledger.outbox_entry(entry_id)
+    if entry is None:
+        fail(f"no push with id {entry_id}; `bridge outbox` lists them")
+        return EXIT_FAILED
+    if entry.state is not OutboxState.FAILED:
+        fail(f"push {entry_id} is {entry.state.value}, not failed; only failed pushes are retried")
+        return EXIT_FAILED
+    cycle = bridge.cycle()
+    try:
+        with cycle.lease.held(60.0):
+            bridge.ledger.requeue(entry_id)
+            requeued = bridge.ledger.outbox_entry(entry_id)
+            assert requeued is not None  # noqa: S101 - it was there a moment ago
+            report = PushReport()
+            cycle.pusher_for_retry().push(requeued, report)
+    except LeaseBusyError as exc:
+        fail(str(exc))
+        return EXIT_FAILED
+    after = bridge.ledger.outbox_entry(entry_id)
+    state = after.state.value if after else "?"
+    print(f"push {entry_id} ({entry.intent.ref}): {state}"
+          + (f", remote id {after.remote_id}" if after and after.remote_id else "")
+          + (f"; {after.last_error}" if after and after.last_error and state != "sent" else ""))
+    return EXIT_OK if state == "sent" else EXIT_FAILED

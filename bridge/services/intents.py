@@ -1,0 +1,128 @@
+"""What each case asks the bridge to write: a note per step reached, the step-4 invitation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from bridge.config.profile import PushSpec
+from bridge.config.push_mapping import PushMapping
+from bridge.domain.calendar import WorkingCalendar
+from bridge.domain.cases import Case
+from bridge.domain.items import Letter
+from bridge.domain.outbox import OutboxIntent, PushAction, push_ref
+from bridge.domain.sop import Sop
+from bridge.domain.wording import render, tanggal, tanggal_singkat, waktu
+
+INVITATION_STEP = 4
+NOTE_AFTER_INVITATION_STEP = 4
+# The invitation follows the IT division head's receipt of the letter (step 3).
+INVITATION_AFTER_STEP = 3
+
+
+class IntentBuilder:
+    """Renders the pushes a case implies, from the mapping files' wording."""
+
+    def __init__(self, mapping: PushMapping, spec: PushSpec, sop: Sop, calendar: WorkingCalendar,
+                 *, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        """Wire the wording, the API's field names, the SOP and the calendar."""
+        self._mapping = mapping
+        self._spec = spec
+        self._sop = sop
+        self._calendar = calendar
+        self._now = now
+
+    def for_case(self, case: Case, letter: Letter | None) -> list[OutboxIntent]:
+        """The notes of every step reached that has wording, and the invitation after step 3."""
+        intents = [self._note(case, letter, step) for step in sorted(case.steps)
+                   if step in self._mapping.notes.steps]
+        if INVITATION_AFTER_STEP in case.steps and letter is not None:
+            intents.append(self._invitation(case, letter))
+        return intents
+
+    def after_invitation(self, case: Case, letter: Letter | None, invitation: dict[str, Any],
+                         id_compose: str) -> OutboxIntent | None:
+        """The note that tells the letter's readers the invitation draft exists."""
+        template = self._mapping.notes.invitation_sent
+        if template is None:
+            return None
+        fields = self._spec.letter_fields
+        event = str(invitation.get(fields["event_time"], ""))
+        day, _, hour = event.partition(" ")
+        try:
+            meeting_day = tanggal(datetime.strptime(day, "%Y-%m-%d").date())
+        except ValueError:
+            meeting_day = day
+        values = {**self._note_values(case, letter, NOTE_AFTER_INVITATION_STEP),
+                  "id_compose": id_compose, "tanggal_rapat": meeting_day, "jam_rapat": hour,
+                  "tempat": str(invitation.get(fields["place"], ""))}
+        return self._note_intent(case, NOTE_AFTER_INVITATION_STEP, render(template, values))
+
+    def _note(self, case: Case, letter: Letter | None, step: int) -> OutboxIntent:
+        text = render(self._mapping.notes.steps[step], self._note_values(case, letter, step))
+        return self._note_intent(case, step, text)
+
+    def _note_intent(self, case: Case, step: int, text: str) -> OutboxIntent:
+        ref = push_ref(case.year, case.surat_id, PushAction.NOTE, step)
+        fields = self._spec.note_fields
+        body = {fields["status"]: self._mapping.notes.status, fields["text"]: text,
+                self._spec.ref_field: ref}
+        return OutboxIntent(ref, case.case_id, case.year, case.surat_id, PushAction.NOTE, step,
+                            body)
+
+    def _note_values(self, case: Case, letter: Letter | None, step: int) -> dict[str, str | None]:
+        reached = case.steps.get(step)
+        following = self._sop.next_step(step)
+        deadline = None
+        if reached is not None and following is not None:
+            days = self._sop.working_days(following)
+            if days is not None:
+                deadline = self._calendar.add_working_days(reached.at, days)
+        return {
+            "surat_id": case.surat_id,
+            "nomor_surat": letter.nomor_surat if letter else None,
+            "perihal": case.perihal,
+            "asal_surat": case.asal_surat,
+            "langkah": str(step),
+            "nama_langkah": self._sop.step(step).name,
+            "waktu": waktu(self._calendar.localise(reached.at)) if reached else None,
+            "aktor": reached.actor if reached else None,
+            "langkah_berikut": self._sop.step(following).name if following else None,
+            "tenggat_berikut": waktu(deadline) if deadline else None,
+        }
+
+    def _invitation(self, case: Case, letter: Letter) -> OutboxIntent:
+        config = self._mapping.invitation
+        # The invitation is drafted now; the meeting falls on a later working day, within the
+        # time the SOP allows for the presentation (checked when push.toml is loaded).
+        drafted = self._calendar.localise(self._now())
+        meeting_day = self._calendar.add_working_days(drafted, config.meeting_after_working_days)
+        meeting = meeting_day.replace(hour=config.meeting_time.hour,
+                                      minute=config.meeting_time.minute, second=0)
+        values = {
+            "surat_id": case.surat_id,
+            "nomor_surat": letter.nomor_surat,
+            "tanggal_surat": tanggal_singkat(self._calendar.localise(letter.created_at).date()),
+            "perihal": case.perihal,
+            "asal_surat": case.asal_surat,
+            "tanggal_rapat": tanggal(meeting.date()),
+            "jam_rapat": f"{meeting:%H.%M}",
+            "tempat": config.place,
+            "penandatangan": config.signer,
+        }
+        ref = push_ref(case.year, case.surat_id, PushAction.INVITATION, INVITATION_STEP)
+        fields = self._spec.letter_fields
+        body = {
+            fields["kind"]: config.kind,
+            fields["to"]: render(config.to, values),
+            fields["subject"]: render(config.subject, values),
+            fields["body"]: render(config.body, values),
+            fields["event_time"]: meeting.strftime(self._spec.event_time_format),
+            fields["place"]: config.place,
+            fields["signer"]: config.signer,
+            fields["reference"]: case.surat_id,
+            self._spec.ref_field: ref,
+        }
+        return OutboxIntent(ref, case.case_id, case.year, case.surat_id, PushAction.INVITATION,
+                            INVITATION_STEP, body)

@@ -1,0 +1,181 @@
+"""Pushing the outbox to Sisumaker exactly once.
+
+Each intent is committed with its deterministic ref before any POST, and marked ``sending``
+(a POST may reach the server) before each one. A POST is never retried blindly: after a
+timeout, a dropped connection or a 5xx, and whenever an entry is found ``sending`` (a crash, a
+kill -9), the bridge looks the ref up first and sends again only when the server has none.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from bridge.domain.items import YearDir
+from bridge.domain.outbox import OutboxEntry, OutboxState, PushAction
+from bridge.errors import ApiError, AuthenticationError, FatalApiError, RetriableApiError
+from bridge.ports import Ledger, SisumakerApi
+from bridge.services.stop import StopSignal
+
+log = structlog.get_logger("bridge.push")
+
+# HTTP statuses that say the server did not take the request: nothing to look up.
+_NOT_TAKEN = frozenset({429})
+
+
+@dataclass
+class PushReport:
+    """What one push round did."""
+
+    sent: int = 0
+    found: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PushPolicy:
+    """How hard one round tries one entry, and when to give up on it."""
+
+    posts_per_round: int = 3
+    give_up_after: int = 10
+
+
+class Pusher:
+    """Sends due outbox entries; one failing entry never holds up the others."""
+
+    def __init__(self, api: SisumakerApi, ledger: Ledger, year_dir: Callable[[int], YearDir], *,
+                 policy: PushPolicy | None = None, stop: StopSignal | None = None,
+                 on_sent: Callable[[OutboxEntry, str], None] | None = None) -> None:
+        """``on_sent`` runs after a push is recorded as sent (e.g. to queue a follow-up note)."""
+        self._api = api
+        self._ledger = ledger
+        self._year_dir = year_dir
+        self._policy = policy or PushPolicy()
+        self._stop = stop or StopSignal()
+        self.on_sent = on_sent
+
+    def run(self) -> PushReport:
+        """Push every due entry, oldest first, until none is left or a stop is asked for."""
+        report = PushReport()
+        seen: set[int] = set()
+        while entries := [e for e in self._ledger.outbox_due() if e.id not in seen]:
+            for entry in entries:
+                if self._stop.is_set():
+                    return report
+                seen.add(entry.id)
+                try:
+                    self.push(entry, report)
+                except AuthenticationError as exc:
+                    log.error("push.stopped", reason=str(exc),
+                              next="the remaining pushes wait for the next round")
+                    return report
+        return report
+
+    def push(self, entry: OutboxEntry, report: PushReport) -> None:
+        """Push one entry: look up first when in doubt, then POST at most a few times."""
+        bound = log.bind(case_id=entry.intent.case_id, surat_id=entry.intent.surat_id,
+                         ref=entry.intent.ref, action=entry.intent.action.value,
+                         step=entry.intent.step)
+        try:
+            self._push(entry, report, bound)
+        except _Deferred:
+            return
+
+    def _push(self, entry: OutboxEntry, report: PushReport, bound: structlog.BoundLogger) -> None:
+        if entry.state is OutboxState.SENDING and self._found(entry, report, bound):
+            return
+        if entry.attempts >= self._policy.give_up_after:
+            self._ledger.mark_failed(entry.id, f"gave up after {entry.attempts} attempts; "
+                                               f"last error: {entry.last_error}")
+            report.failed += 1
+            bound.error("push.failed", reason="too many attempts", attempts=entry.attempts,
+                        next="left for an operator: bridge outbox retry ID")
+            return
+        last_error = "no attempt made"
+        for _ in range(self._policy.posts_per_round):
+            if not self._ledger.mark_sending(entry.id):
+                return  # settled meanwhile by another process
+            try:
+                remote_id = self._post(entry)
+            except AuthenticationError:
+                self._ledger.mark_in_doubt(entry.id, "authentication failed")
+                raise
+            except (RetriableApiError, FatalApiError) as exc:
+                last_error = str(exc)
+                if _is_refusal(exc):
+                    self._ledger.mark_failed(entry.id, last_error)
+                    report.failed += 1
+                    bound.error("push.failed", reason=last_error, status=exc.status_code,
+                                next="marked failed; other cases go on; "
+                                     "after a fix: bridge outbox retry ID")
+                    return
+                bound.warning("push.uncertain", reason=last_error,
+                              next="looking the ref up before sending again")
+                if exc.status_code not in _NOT_TAKEN and self._found(entry, report, bound):
+                    return
+                continue
+            self._sent(entry, remote_id, report, bound, event="push.sent")
+            return
+        self._ledger.mark_in_doubt(entry.id, last_error)
+        report.deferred += 1
+        bound.warning("push.deferred", reason=last_error,
+                      next="the next round looks the ref up, then sends if the server has none")
+
+    def _found(self, entry: OutboxEntry, report: PushReport,
+               bound: structlog.BoundLogger) -> bool:
+        try:
+            remote_id = self._lookup(entry)
+        except ApiError as exc:
+            self._ledger.mark_in_doubt(entry.id, f"ref look-up failed: {exc}")
+            report.deferred += 1
+            bound.warning("push.deferred", reason=f"ref look-up failed: {exc}",
+                          next="nothing is sent until the look-up answers")
+            raise _Deferred from None
+        if remote_id is None:
+            return False
+        report.found += 1
+        self._sent(entry, remote_id, report, bound, event="push.found")
+        return True
+
+    def _sent(self, entry: OutboxEntry, remote_id: str, report: PushReport,
+              bound: structlog.BoundLogger, *, event: str) -> None:
+        self._ledger.mark_sent(entry.id, remote_id)
+        if event == "push.sent":
+            report.sent += 1
+        bound.info(event, remote_id=remote_id)
+        if self.on_sent is not None:
+            self.on_sent(entry, remote_id)
+
+    def _post(self, entry: OutboxEntry) -> str:
+        intent = entry.intent
+        year = self._year_dir(intent.year)
+        if intent.action is PushAction.NOTE:
+            return self._api.post_note(year, intent.surat_id, intent.body)
+        return self._api.post_letter(year, intent.body)
+
+    def _lookup(self, entry: OutboxEntry) -> str | None:
+        intent = entry.intent
+        year = self._year_dir(intent.year)
+        if intent.action is PushAction.NOTE:
+            return self._api.find_note(year, intent.surat_id, intent.ref)
+        return self._api.find_letter(year, intent.ref)
+
+
+class _Deferred(Exception):  # noqa: N818 - control flow inside Pusher.push
+    """The ref look-up failed: stop working on this entry for now."""
+
+
+def _is_refusal(exc: ApiError) -> bool:
+    """A 4xx (other than 401/408/425/429) or a status 0 answer: the server refused the write."""
+    if isinstance(exc, RetriableApiError) or exc.status_code is None:
+        return False
+    return exc.status_code < 500 and exc.status_code not in (408, 425, 429)
+
+
+def describe_body(entry: OutboxEntry) -> str:
+    """The body of a push as one JSON line (for logs and ``bridge outbox``)."""
+    return json.dumps(entry.intent.body, ensure_ascii=True)

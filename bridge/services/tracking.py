@@ -1,0 +1,165 @@
+"""Case tracking: derive again every case whose items changed, keep its history, log breaches."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import structlog
+
+from bridge.config.sop_mapping import SopMappings
+from bridge.domain.cases import Case, ChangeKind, derive_case, diff_cases
+from bridge.domain.items import Disposition, Letter, ListKind
+from bridge.domain.outbox import OutboxIntent
+from bridge.domain.records import CaseRow, CaseWrite, HistoryRow
+from bridge.ports import Ledger
+from bridge.services.case_json import case_document, case_from_document
+from bridge.services.intents import IntentBuilder
+from bridge.services.parse import ItemParser
+
+log = structlog.get_logger("bridge.cases")
+
+
+@dataclass
+class TrackReport:
+    """What one round of case derivation changed."""
+
+    derived: int = 0
+    opened: int = 0
+    changed: int = 0
+    closed: int = 0
+    breaches: int = 0
+    intents: list[OutboxIntent] = field(default_factory=list)
+
+
+class CaseTracker:
+    """Turns the ledger's items into cases; the pushes they imply go to the outbox."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        parsers: Mapping[ListKind, ItemParser],
+        mappings: SopMappings,
+        *,
+        intents: IntentBuilder | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        batch: int = 500,
+    ) -> None:
+        """``intents`` None: pushing is off, no intent is computed."""
+        self._ledger = ledger
+        self._parsers = parsers
+        self._mappings = mappings
+        self._intents = intents
+        self._now = now
+        self._batch = batch
+
+    def run(self) -> TrackReport:
+        """Derive the dirty cases, then refresh cases whose deadline passed, then log breaches."""
+        report = TrackReport()
+        self._mark_deadlines_passed()
+        while keys := self._ledger.dirty_cases(self._batch):
+            self._derive_batch(keys, report)
+        report.breaches = self._log_breaches()
+        return report
+
+    def _mark_deadlines_passed(self) -> None:
+        # Time alone makes a case overdue: derive again those whose deadline has passed.
+        now = self._now()
+        due = [(row.year, row.surat_id) for row in self._ledger.list_cases(overdue=False)
+               if row.next_deadline is not None and row.next_deadline < now]
+        if due:
+            self._ledger.mark_cases_dirty(due)
+
+    def _derive_batch(self, keys: list[tuple[int, str]], report: TrackReport) -> None:
+        by_year: dict[int, list[str]] = defaultdict(list)
+        for year, surat_id in keys:
+            by_year[year].append(surat_id)
+        writes: list[CaseWrite] = []
+        for year, ids in by_year.items():
+            letters, dispositions = self._ledger.case_payloads(year, ids)
+            for surat_id in ids:
+                letter = self._letter(letters.get(surat_id))
+                items = [d for d in (self._disposition(p) for p in dispositions.get(surat_id, ()))
+                         if d is not None]
+                writes.append(self._derive(year, surat_id, letter, items, report))
+        self._ledger.save_cases(writes)
+        report.derived += len(writes)
+
+    def _derive(self, year: int, surat_id: str, letter: Letter | None,
+                dispositions: list[Disposition], report: TrackReport) -> CaseWrite:
+        m = self._mappings
+        now = self._now()
+        case = derive_case(year, letter, dispositions, recogniser=m.recogniser, sop=m.sop,
+                           calendar=m.calendar, now=now)
+        old_row = self._ledger.get_case(f"{year}-{surat_id}")
+        old = case_from_document(json.loads(old_row.data)) if old_row else None
+        if case is None:
+            if old is None:
+                return CaseWrite(year, surat_id, None, ())
+            report.closed += 1
+            log.info("case.closed", case_id=old.case_id, surat_id=surat_id,
+                     reason="the letter is no longer recognised as a request")
+            return CaseWrite(year, surat_id, None, (HistoryRow(now, "closed", "no longer a request",
+                                                               f"surat:{surat_id}"),))
+        changes = diff_cases(old, case)
+        if old is None:
+            report.opened += 1
+            log.info("case.opened", case_id=case.case_id, surat_id=surat_id, step=case.step)
+        elif changes:
+            report.changed += 1
+            log.info("case.changed", case_id=case.case_id, surat_id=surat_id, step=case.step,
+                     changes=[c.describe() for c in changes])
+        if self._intents is not None:
+            report.intents.extend(self._intents.for_case(case, letter))
+        history = tuple(HistoryRow(now, c.kind.value, c.describe(), _source(c.kind, c.subject, case))
+                        for c in changes)
+        row = CaseRow(case.case_id, year, surat_id, case.step, case.overdue, case.next_deadline,
+                      json.dumps(case_document(case)), now)
+        return CaseWrite(year, surat_id, row, history)
+
+    def _log_breaches(self) -> int:
+        breaches = 0
+        for row in self._ledger.list_cases(overdue=True):
+            case = case_from_document(json.loads(row.data))
+            if case.next_step is None or case.next_deadline is None:
+                continue
+            if self._ledger.record_breach(case.case_id, case.next_step, case.next_deadline):
+                breaches += 1
+                log.warning("sla.breached", case_id=case.case_id, surat_id=case.surat_id,
+                            step=case.next_step, deadline=case.next_deadline.isoformat(),
+                            reached_step=case.step,
+                            next="logged once; the case stays overdue until the step is reached")
+        return breaches
+
+    def letter_of(self, year: int, surat_id: str) -> Letter | None:
+        """The stored letter of a case, parsed."""
+        letters, _ = self._ledger.case_payloads(year, [surat_id])
+        return self._letter(letters.get(surat_id))
+
+    def _letter(self, payload: str | None) -> Letter | None:
+        item = self._parse(ListKind.SURAT, payload)
+        return item if isinstance(item, Letter) else None
+
+    def _disposition(self, payload: str) -> Disposition | None:
+        item = self._parse(ListKind.DISPOSISI, payload)
+        return item if isinstance(item, Disposition) else None
+
+    def _parse(self, kind: ListKind, payload: str | None) -> Letter | Disposition | None:
+        if payload is None:
+            return None
+        try:
+            return self._parsers[kind].domain_item(payload)
+        except ValueError:  # stored items were valid when stored; a profile change may differ
+            return None
+
+
+def _source(kind: ChangeKind, subject: str, case: Case) -> str:
+    """The Sisumaker item behind a change: the step's evidence, else the letter."""
+    if kind in (ChangeKind.STEP_REACHED, ChangeKind.STEP_CHANGED) and subject.startswith("step "):
+        number = subject.removeprefix("step ").split()[0]
+        if number.isdigit() and int(number) in case.steps:
+            return case.steps[int(number)].source
+    return f"surat:{case.surat_id}"
