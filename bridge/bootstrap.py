@@ -25,6 +25,7 @@ from bridge.services.lease import Lease
 from bridge.services.parse import ItemParser
 from bridge.services.poll import ListPoller, PollConfig
 from bridge.services.push import Pusher
+from bridge.services.resync import Progress, Resync
 from bridge.services.stop import StopSignal
 from bridge.services.sync import SyncConfig, SyncService
 from bridge.services.tracking import CaseTracker
@@ -43,6 +44,8 @@ class Bridge:
     redactor: Redactor = field(default_factory=Redactor)
     transport: httpx.BaseTransport | None = None
     _client: SisumakerClient | None = None
+    _poller: ListPoller | None = None
+    _sync: SyncService | None = None
 
     def parsers(self) -> dict[ListKind, ItemParser]:
         """One parser per list, from the profile."""
@@ -70,23 +73,37 @@ class Bridge:
             )
         return self._client
 
+    def poller(self) -> ListPoller:
+        """The list poller (one per process)."""
+        if self._poller is None:
+            settings = self.settings
+            self._poller = ListPoller(
+                self.client(), self.ledger, self.parsers(),
+                PollConfig(lookback=timedelta(seconds=settings.lookback_seconds),
+                           max_pages=settings.max_pages),
+                stop=self.stop,
+            )
+        return self._poller
+
     def sync_service(self) -> SyncService:
-        """The sync service over the client and the ledger."""
-        settings = self.settings
-        poller = ListPoller(
-            self.client(), self.ledger, self.parsers(),
-            PollConfig(lookback=timedelta(seconds=settings.lookback_seconds),
-                       max_pages=settings.max_pages),
-            stop=self.stop,
-        )
-        config = SyncConfig(
-            zone=self.profile.zone,
-            years=settings.years,
-            previous_year_weeks=settings.previous_year_weeks,
-            full_sync_hour=settings.full_sync_hour,
-            directory_template=self.profile.auth.directory_template,
-        )
-        return SyncService(self.client(), self.ledger, poller, config, stop=self.stop)
+        """The sync service over the client and the ledger (one per process)."""
+        if self._sync is None:
+            settings = self.settings
+            config = SyncConfig(
+                zone=self.profile.zone,
+                years=settings.years,
+                previous_year_weeks=settings.previous_year_weeks,
+                full_sync_hour=settings.full_sync_hour,
+                directory_template=self.profile.auth.directory_template,
+            )
+            self._sync = SyncService(self.client(), self.ledger, self.poller(), config,
+                                     stop=self.stop)
+        return self._sync
+
+    def resync(self, progress: Progress | None = None) -> Resync:
+        """The reading steps of manual resyncs."""
+        return Resync(self.ledger, self.poller(), self.sync_service(), self.profile.zone,
+                      progress=progress)
 
     def tracker(self) -> CaseTracker:
         """Case tracking over the ledger, with pushes computed when pushing is on."""

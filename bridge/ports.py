@@ -135,6 +135,10 @@ class Ledger(Protocol):
         """How many items are in quarantine."""
         ...
 
+    def release_quarantined(self, entry_id: int) -> None:
+        """Drop one quarantine entry (its item was stored after a replay)."""
+        ...
+
     def quarantined(self) -> list[QuarantineEntry]:
         """Every quarantined item."""
         ...

@@ -42,6 +42,7 @@ class PageBatch:
     page: int
     items: tuple[ItemRecord, ...]
     quarantined: tuple[QuarantineRecord, ...]
+    live: bool = True  # False for a manual resync: the list's cursor is left alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class PassMode(StrEnum):
 
     INCREMENTAL = "incremental"
     FULL = "full"
+    RESYNC = "resync"  # manual: down to a given date, cursors and watermarks untouched
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from bridge.bootstrap import Bridge, build
 from bridge.config.settings import Settings, load_settings
 from bridge.domain.records import PassMode
 from bridge.domain.text import printable
-from bridge.entrypoints import cases_cli, outbox_cli
+from bridge.entrypoints import cases_cli, ops_cli, outbox_cli
 from bridge.entrypoints.output import fail, print_table
 from bridge.errors import BridgeError, ConfigurationError, MappingError
 from bridge.logs import configure_logging
@@ -92,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cases_cli.add_commands(commands)
     outbox_cli.add_commands(commands)
+    ops_cli.add_commands(commands)
 
     demo = commands.add_parser(
         "demo", help="try the bridge against the built-in simulated Sisumaker",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -57,8 +58,12 @@ class Cycle:
 
     def run_once(self, *, mode: PassMode | None = None) -> CycleReport:
         """One round; raises LeaseBusyError if another command holds the work lease too long."""
+        return self.run_with(lambda: self._sync.run_once(mode=mode))
+
+    def run_with(self, read: Callable[[], SyncReport]) -> CycleReport:
+        """A round whose reading step is ``read`` (a sync, or a manual resync)."""
         with self.lease.held(self._lease_wait):
-            report = CycleReport(sync=self._sync.run_once(mode=mode))
+            report = CycleReport(sync=read())
             report.track = self._tracker.run()
             if self._intents is None or self._pusher is None:
                 return report

@@ -79,17 +79,24 @@ class ListPoller:
         self._now = now
         self._on_item = on_item
 
-    def run_pass(self, kind: ListKind, year: YearDir, mode: PassMode, pass_id: str) -> PassSummary:
-        """Read the list until the watermark (or to the end) and store every page."""
+    def run_pass(self, kind: ListKind, year: YearDir, mode: PassMode, pass_id: str, *,
+                 floor: datetime | None = None,
+                 progress: Callable[[int, int | None, int], None] | None = None) -> PassSummary:
+        """Read the list until the watermark (or to the end) and store every page.
+
+        A RESYNC pass reads down to ``floor`` (every page when None) and leaves the list's
+        cursor and watermark alone. ``progress(page, total_pages, items)`` runs after each page.
+        """
         started = self._now()
         clock = time.perf_counter()
         requests_before = self._api.request_count
         cursor = self._ledger.cursor(kind, year.year)
-        threshold = None
+        threshold = floor if mode is PassMode.RESYNC else None
         if mode is PassMode.INCREMENTAL and cursor.watermark is not None:
             threshold = cursor.watermark - self._config.lookback
         bound = log.bind(list=kind.value, year_dir=year.path, pass_id=pass_id, mode=mode.value)
-        state = _PassState(watermark=cursor.watermark)
+        state = _PassState(watermark=cursor.watermark, live=mode is not PassMode.RESYNC,
+                           progress=progress)
         complete = False
         error: str | None = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as pool:
@@ -104,7 +111,7 @@ class ListPoller:
                              error)
                 raise
         missing = 0
-        if complete and mode is PassMode.FULL:
+        if complete and mode is PassMode.FULL:  # a resync never flags items as removed
             missing = self._ledger.mark_missing(kind, year.year, pass_id=pass_id, at=self._now())
         summary = self._record(kind, year, pass_id, mode, started, requests_before, state,
                                complete, error, missing=missing)
@@ -139,7 +146,7 @@ class ListPoller:
         while True:
             raw = pending.result() if pending is not None else self._api.fetch_page(kind, year, number)
             pending = None
-            page = self._parse(kind, year, number, raw)
+            page = self._parse(kind, year, number, raw, live=state.live)
             self._check(page, previous, state)
             if previous is not None and _shrank(previous.raw, raw):
                 # Items were removed above us: the list moved up, so the head of this page
@@ -147,7 +154,7 @@ class ListPoller:
                 bound.info("page.shifted", page=number, reread=number - 1,
                            total_before=previous.raw.total_items, total_now=raw.total_items)
                 again = self._parse(kind, year, number - 1,
-                                    self._api.fetch_page(kind, year, number - 1))
+                                    self._api.fetch_page(kind, year, number - 1), live=state.live)
                 self._store(again, pass_id, state, bound)
             more = _has_more(page, threshold)
             if more and self._config.prefetch and not self._stop.is_set():
@@ -162,7 +169,8 @@ class ListPoller:
             previous = page
             number += 1
 
-    def _parse(self, kind: ListKind, year: YearDir, number: int, raw: RawPage) -> _Page:
+    def _parse(self, kind: ListKind, year: YearDir, number: int, raw: RawPage, *,
+               live: bool = True) -> _Page:
         parser = self._parsers[kind]
         items: list[ItemRecord] = []
         bad: list[QuarantineRecord] = []
@@ -178,7 +186,7 @@ class ListPoller:
         return _Page(
             number=number,
             raw=raw,
-            batch=PageBatch(kind, year.year, number, tuple(items), tuple(bad)),
+            batch=PageBatch(kind, year.year, number, tuple(items), tuple(bad), live=live),
             ids=tuple(record.source_id for record in items),
             oldest=min(times) if times else None,
             newest=max(times) if times else None,
@@ -211,6 +219,9 @@ class ListPoller:
         started = time.perf_counter()
         result = self._ledger.store_page(page.batch, pass_id=pass_id, seen_at=self._now())
         state.result = state.result + result
+        state.items += len(page.raw.items)
+        if state.progress is not None:
+            state.progress(page.number, page.raw.total_pages, state.items)
         if page.newest is not None and (state.watermark is None or page.newest > state.watermark):
             state.watermark = page.newest
         for bad in page.batch.quarantined:
@@ -225,7 +236,10 @@ class ListPoller:
 @dataclass
 class _PassState:
     watermark: datetime | None
+    live: bool = True
+    progress: Callable[[int, int | None, int], None] | None = None
     pages: int = 0
+    items: int = 0
     result: StoreResult = field(default_factory=StoreResult)
 
 

@@ -81,6 +81,8 @@ class SqlLedger(OutboxStore, CaseStore):
             self._release_quarantine(cur, batch.kind, batch.year, list(records))
             for bad in batch.quarantined:
                 self._quarantine(cur, bad, seen)
+            if not batch.live:
+                return StoreResult(len(new), len(changed), len(unchanged), len(batch.quarantined))
             cur.execute(
                 self._sql(
                     "INSERT INTO cursors (kind, year, last_page, pass_id) VALUES (?, ?, ?, ?) "
@@ -233,7 +235,7 @@ class SqlLedger(OutboxStore, CaseStore):
                  result.quarantined, summary.missing, int(summary.complete),
                  iso(summary.watermark), summary.error),
             )
-            if not summary.complete:
+            if not summary.complete or summary.mode is PassMode.RESYNC:
                 return
             full = iso(summary.finished_at) if summary.mode is PassMode.FULL else None
             cur.execute(
@@ -305,6 +307,11 @@ class SqlLedger(OutboxStore, CaseStore):
             params.append(year)
         for row in self._query(self._sql(sql + " ORDER BY year, item_time"), params):
             yield _item(row)
+
+    def release_quarantined(self, entry_id: int) -> None:
+        """Drop one quarantine entry (its item was stored after a replay)."""
+        with self._transaction() as cur:
+            cur.execute(self._sql("DELETE FROM quarantine WHERE id = ?"), (entry_id,))
 
     def quarantine_count(self) -> int:
         """How many items are in quarantine."""
