@@ -47,6 +47,10 @@ class Bridge:
     _poller: ListPoller | None = None
     _sync: SyncService | None = None
 
+    def open_ledger(self) -> Ledger:
+        """Another connection to the ledger (for a server thread)."""
+        return open_ledger(self.settings.ledger_location)
+
     def parsers(self) -> dict[ListKind, ItemParser]:
         """One parser per list, from the profile."""
         return {

@@ -245,6 +245,10 @@ class Ledger(Protocol):
         """Give the lease up, if held."""
         ...
 
+    def check_writable(self) -> None:
+        """Raise LedgerError when the ledger cannot take a write now."""
+        ...
+
     def close(self) -> None:
         """Close the connection."""
         ...

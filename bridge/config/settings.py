@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     token_refresh_margin: float = Field(300.0, ge=0)
     max_pages: int = Field(10000, ge=1)
     push_enabled: bool = True
-    metrics_port: int | None = Field(None, ge=0, le=65535)
+    metrics_port: int = Field(9108, ge=0, le=65535)
+    metrics_host: str = "0.0.0.0"  # noqa: S104 - container probes come from outside
+    ready_max_age: float | None = Field(None, gt=0)
 
     @field_validator("years", mode="before")
     @classmethod
@@ -115,6 +117,11 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "console" if sys.stdout.isatty() else "json"
+
+    @property
+    def readiness_max_age(self) -> float:
+        """How old the last complete pass may be for /readyz (default 3 poll intervals + 2 min)."""
+        return self.ready_max_age or 3 * self.poll_interval + 120
 
     def password(self) -> SecretStr:
         """The Sisumaker password, from the variable or the secret file."""

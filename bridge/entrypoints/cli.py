@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -21,9 +21,11 @@ from bridge.config.settings import Settings, load_settings
 from bridge.domain.records import PassMode
 from bridge.domain.text import printable
 from bridge.entrypoints import cases_cli, ops_cli, outbox_cli
+from bridge.entrypoints.http import OpsServer, readiness
 from bridge.entrypoints.output import fail, print_table
 from bridge.errors import BridgeError, ConfigurationError, MappingError
 from bridge.logs import configure_logging
+from bridge.metrics import Metrics
 from bridge.services.cycle import CycleReport
 from bridge.services.lease import LeaseBusyError
 from bridge.services.status import status_report
@@ -179,25 +181,58 @@ def _cmd_sync(bridge: Bridge, args: argparse.Namespace) -> int:
 def _cmd_run(bridge: Bridge, args: argparse.Namespace) -> int:
     received = _install_stop_handlers(bridge.stop)
     cycle = bridge.cycle(dry_run=args.dry_run)
-    interval = bridge.settings.poll_interval
-    log.info("daemon.started", poll_interval_s=interval, ledger=_safe_url(bridge.settings),
-             push_enabled=bridge.settings.push_enabled, dry_run=args.dry_run)
+    settings = bridge.settings
+    metrics = Metrics(bridge.open_ledger)
+    server = _ops_server(bridge, metrics)
+    log.info("daemon.started", poll_interval_s=settings.poll_interval,
+             ledger=_safe_url(settings), push_enabled=settings.push_enabled,
+             dry_run=args.dry_run, metrics_port=server.port if server else None)
     syncs = 0
-    while not bridge.stop.is_set():
-        started = time.perf_counter()
-        try:
-            report = cycle.run_once()
-        except LeaseBusyError as exc:
-            log.warning("daemon.waiting", reason=str(exc), next="trying again next interval")
-        else:
-            _log_summary(report, time.perf_counter() - started)
-        syncs += 1
-        if args.max_syncs is not None and syncs >= args.max_syncs:
-            break
-        bridge.stop.wait(interval)
+    client = bridge.client()
+    try:
+        while not bridge.stop.is_set():
+            started = time.perf_counter()
+            requests, retries = client.requests, client.retries
+            try:
+                report = cycle.run_once()
+            except LeaseBusyError as exc:
+                metrics.error(type(exc).__name__)
+                log.warning("daemon.waiting", reason=str(exc), next="trying again next interval")
+            except BridgeError as exc:
+                metrics.error(type(exc).__name__)
+                log.error("round.failed", reason=str(exc), next="trying again next interval")
+            else:
+                metrics.observe(report, requests=client.requests - requests,
+                                retries=client.retries - retries)
+                _log_summary(report, time.perf_counter() - started)
+            syncs += 1
+            if args.max_syncs is not None and syncs >= args.max_syncs:
+                break
+            bridge.stop.wait(settings.poll_interval)
+    finally:
+        if server is not None:
+            server.stop()
     _log_shutdown(received)
     log.info("daemon.stopped", syncs=syncs)
     return EXIT_OK
+
+
+def _ops_server(bridge: Bridge, metrics: Metrics) -> OpsServer | None:
+    settings = bridge.settings
+    if settings.metrics_port == 0:
+        return None
+    max_age = timedelta(seconds=settings.readiness_max_age)
+    try:
+        server = OpsServer(settings.metrics_port, metrics,
+                           lambda: readiness(bridge.open_ledger, max_age),
+                           host=settings.metrics_host)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"BRIDGE_METRICS_PORT: cannot listen on {settings.metrics_host}:"
+            f"{settings.metrics_port}: {exc.strerror} (0 turns the server off)"
+        ) from None
+    server.start()
+    return server
 
 
 def _cmd_status(bridge: Bridge, args: argparse.Namespace) -> int:

@@ -40,6 +40,7 @@ class SyncReport:
     pass_id: str
     passes: list[PassSummary] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    error_kinds: list[str] = field(default_factory=list)
     stopped: bool = False
 
     @property
@@ -138,6 +139,7 @@ class SyncService:
             years = self.years()
         except BridgeError as exc:
             report.failures.append(f"year directories: {exc}")
+            report.error_kinds.append(type(exc).__name__)
             bound.error("sync.failed", reason=str(exc), next="the next pass tries again")
             return report
         for year in years:
@@ -161,11 +163,13 @@ class SyncService:
             summary = self._poller.run_pass(kind, year, chosen, report.pass_id)
         except AuthenticationError as exc:
             report.failures.append(f"{kind.value} {year.path}: {exc}")
+            report.error_kinds.append(type(exc).__name__)
             bound.error("pass.failed", list=kind.value, year_dir=year.path, reason=str(exc),
                         next="stopping this sync; the next one logs in again")
             return False
         except BridgeError as exc:
             report.failures.append(f"{kind.value} {year.path}: {exc}")
+            report.error_kinds.append(type(exc).__name__)
             bound.error("pass.failed", list=kind.value, year_dir=year.path, reason=str(exc),
                         next="the watermark stays; the next pass reads this list again")
             return True

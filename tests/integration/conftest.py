@@ -39,6 +39,7 @@ def bridge_env(sim: SimServer, data_dir: Path, **extra: str) -> dict[str, str]:
         BRIDGE_SISUMAKER_PASSWORD=DEFAULT_PASSWORD,
         BRIDGE_DATA_DIR=str(data_dir),
         BRIDGE_LOG_FORMAT="json",
+        BRIDGE_METRICS_PORT="0",
     )
     env.update(extra)
     return env

@@ -67,6 +67,14 @@ class SqliteLedger(SqlLedger):
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot read the ledger {self.path}: {exc}") from None
 
+    def check_writable(self) -> None:
+        """Take the write lock and let it go; raises LedgerError when that is impossible."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot write the ledger {self.path}: {exc}") from None
+
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
