@@ -66,17 +66,20 @@ class SqlLedger(OutboxStore, CaseStore):
         with self._transaction() as cur:
             known = self._known_hashes(cur, batch.kind, batch.year, list(records))
             new, changed, unchanged = [], [], []
+            moved: list[tuple[int, str]] = []
             for source_id, record in records.items():
                 previous = known.get(source_id)
                 if previous is None:
                     new.append(record)
                 elif previous[0] != record.content_hash:
                     changed.append((record, previous[1] + 1))
+                    if previous[2] is not None and previous[2] != record.parent_id:
+                        moved.append((record.year, previous[2]))  # the old letter loses it
                 else:
                     unchanged.append(source_id)
             self._insert_items(cur, new, seen, pass_id)
             self._update_changed(cur, changed, seen, pass_id)
-            self._mark_dirty(cur, [*new, *(r for r, _ in changed)], seen)
+            self._mark_dirty(cur, [*new, *(r for r, _ in changed)], seen, also=moved)
             self._touch(cur, batch.kind, batch.year, unchanged, seen, pass_id)
             self._release_quarantine(cur, batch.kind, batch.year, list(records))
             for bad in batch.quarantined:
@@ -94,15 +97,15 @@ class SqlLedger(OutboxStore, CaseStore):
         return StoreResult(len(new), len(changed), len(unchanged), len(batch.quarantined))
 
     def _known_hashes(self, cur: Any, kind: ListKind, year: int,
-                      ids: list[str]) -> dict[str, tuple[str, int]]:
-        known: dict[str, tuple[str, int]] = {}
+                      ids: list[str]) -> dict[str, tuple[str, int, str | None]]:
+        known: dict[str, tuple[str, int, str | None]] = {}
         for chunk in _chunks(ids, _IN_CHUNK):
             marks = ",".join("?" * len(chunk))
-            query = (f"SELECT source_id, content_hash, version FROM items "  # noqa: S608 - only ? marks
+            query = (f"SELECT source_id, content_hash, version, parent_id FROM items "  # noqa: S608 - only ? marks
                      f"WHERE kind = ? AND year = ? AND source_id IN ({marks})")
             cur.execute(self._sql(query), (kind.value, year, *chunk))
-            for source_id, content_hash, version in cur.fetchall():
-                known[source_id] = (content_hash, int(version))
+            for source_id, content_hash, version, parent_id in cur.fetchall():
+                known[source_id] = (content_hash, int(version), parent_id)
         return known
 
     def _insert_items(self, cur: Any, records: list[ItemRecord], seen: str | None,
@@ -147,11 +150,12 @@ class SqlLedger(OutboxStore, CaseStore):
              for r, version in changed],
         )
 
-    def _mark_dirty(self, cur: Any, records: list[ItemRecord], seen: str | None) -> None:
+    def _mark_dirty(self, cur: Any, records: list[ItemRecord], seen: str | None, *,
+                    also: list[tuple[int, str]]) -> None:
         # In the page's transaction: a case whose items changed is derived again, even
         # after a crash between this page and the derivation.
         keys = {(r.year, r.parent_id if r.kind is ListKind.DISPOSISI else r.source_id)
-                for r in records}
+                for r in records} | set(also)
         if not keys:
             return
         cur.executemany(
@@ -253,16 +257,31 @@ class SqlLedger(OutboxStore, CaseStore):
             )
 
     def mark_missing(self, kind: ListKind, year: int, *, pass_id: str, at: datetime) -> int:
-        """Flag the items a complete full pass did not see (removed on the server)."""
+        """Flag the items a complete full pass did not see (removed on the server).
+
+        Their cases are marked for derivation again in the same transaction: a removed
+        disposition may withdraw a step.
+        """
+        unseen = ("kind = ? AND year = ? AND (last_pass IS NULL OR last_pass <> ?) "
+                  "AND missing_since IS NULL")
         with self._transaction() as cur:
             cur.execute(
-                self._sql(
-                    "UPDATE items SET missing_since = ? WHERE kind = ? AND year = ? "
-                    "AND (last_pass IS NULL OR last_pass <> ?) AND missing_since IS NULL"
-                ),
+                self._sql(f"SELECT source_id, parent_id FROM items WHERE {unseen}"),  # noqa: S608
+                (kind.value, year, pass_id),
+            )
+            keys = {parent if kind is ListKind.DISPOSISI else source
+                    for source, parent in cur.fetchall()}
+            cur.execute(
+                self._sql(f"UPDATE items SET missing_since = ? WHERE {unseen}"),  # noqa: S608
                 (iso(at), kind.value, year, pass_id),
             )
-            return int(cur.rowcount or 0)
+            count = int(cur.rowcount or 0)
+            cur.executemany(
+                self._sql("INSERT INTO dirty_cases (year, surat_id, marked_at) VALUES (?, ?, ?) "
+                          "ON CONFLICT (year, surat_id) DO NOTHING"),
+                [(year, key, iso(at)) for key in keys if key is not None],
+            )
+            return count
 
     def last_passes(self, limit: int = 10) -> list[PassSummary]:
         """The most recent passes, newest first."""
