@@ -27,6 +27,7 @@ from bridge.errors import BridgeError, ConfigurationError, MappingError
 from bridge.logs import configure_logging
 from bridge.metrics import Metrics
 from bridge.services.cycle import CycleReport
+from bridge.services.leader import Leadership
 from bridge.services.lease import LeaseBusyError
 from bridge.services.status import status_report
 from bridge.services.stop import StopSignal
@@ -189,8 +190,12 @@ def _cmd_run(bridge: Bridge, args: argparse.Namespace) -> int:
              dry_run=args.dry_run, metrics_port=server.port if server else None)
     syncs = 0
     client = bridge.client()
+    leadership = Leadership(bridge.open_ledger, timedelta(seconds=settings.leader_ttl),
+                            bridge.stop)
     try:
         while not bridge.stop.is_set():
+            if not leadership.is_leader and not leadership.wait_for_leadership():
+                break
             started = time.perf_counter()
             requests, retries = client.requests, client.retries
             try:
@@ -210,6 +215,7 @@ def _cmd_run(bridge: Bridge, args: argparse.Namespace) -> int:
                 break
             bridge.stop.wait(settings.poll_interval)
     finally:
+        leadership.step_down()
         if server is not None:
             server.stop()
     _log_shutdown(received)

@@ -78,7 +78,7 @@ def test_every_line_is_a_json_case_with_the_documented_fields(synced: Synced) ->
     assert cases
     assert len({c["case_id"] for c in cases}) == len(cases)
     for case in cases:
-        assert LINE_FIELDS <= case.keys(), case
+        assert case.keys() >= LINE_FIELDS, case
         assert case["case_id"] == f"{case['year']}-{case['surat_id']}"
         assert isinstance(case["year"], int) and isinstance(case["surat_id"], str)
         assert isinstance(case["step"], int) and not isinstance(case["step"], bool)

@@ -40,30 +40,32 @@ def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
         return conn.execute(sql).fetchall()
 
 
-def test_storing_the_same_page_twice_changes_nothing(ledger: SqliteLedger, tmp_path) -> None:
+def query(ledger, sql: str) -> list[tuple[object, ...]]:
+    return [tuple(row) for row in ledger._query(sql)]
+
+
+def test_storing_the_same_page_twice_changes_nothing(ledger) -> None:
     batch = page(*(record(n) for n in range(10)))
     first = ledger.store_page(batch, pass_id="p1", seen_at=NOW)
-    snapshot = rows(tmp_path / "ledger.sqlite3",
-                    "SELECT source_id, content_hash, payload, version, first_seen FROM items")
+    select = "SELECT source_id, content_hash, payload, version, first_seen FROM items ORDER BY 1"
+    snapshot = query(ledger, select)
     second = ledger.store_page(batch, pass_id="p2", seen_at=NOW)
     assert first == StoreResult(new=10)
     assert second == StoreResult(unchanged=10)
-    assert rows(tmp_path / "ledger.sqlite3",
-                "SELECT source_id, content_hash, payload, version, first_seen FROM items") == snapshot
-    assert rows(tmp_path / "ledger.sqlite3", "SELECT COUNT(*) FROM item_changes") == [(0,)]
+    assert query(ledger, select) == snapshot
+    assert query(ledger, "SELECT COUNT(*) FROM item_changes") == [(0,)]
 
 
-def test_a_changed_item_gets_a_new_version_and_a_history_row(ledger: SqliteLedger, tmp_path) -> None:
+def test_a_changed_item_gets_a_new_version_and_a_history_row(ledger) -> None:
     ledger.store_page(page(record(1)), pass_id="p1", seen_at=NOW)
     result = ledger.store_page(page(record(1, "b")), pass_id="p2", seen_at=NOW)
     assert result == StoreResult(changed=1)
     item = ledger.get_item(SURAT, 2026, "1")
     assert item is not None and item.version == 2 and '"c":"b"' in item.payload
-    assert rows(tmp_path / "ledger.sqlite3",
-                "SELECT version, pass_id FROM item_changes") == [(2, "p2")]
+    assert query(ledger, "SELECT version, pass_id FROM item_changes") == [(2, "p2")]
 
 
-def test_a_crash_in_the_middle_of_a_page_leaves_no_half_written_page(ledger: SqliteLedger) -> None:
+def test_a_crash_in_the_middle_of_a_page_leaves_no_half_written_page(ledger) -> None:
     good = [record(n) for n in range(5)]
     broken = ItemRecord(SURAT, 2026, "99", NOW, "h", None)  # type: ignore[arg-type]  # NOT NULL
     with pytest.raises(LedgerError):
@@ -176,3 +178,56 @@ def test_unwritable_ledger_location_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(LedgerError, match="cannot"):
         SqliteLedger(blocker / "sub" / "l.sqlite3")
+
+
+def test_a_lease_has_one_holder_until_it_expires_or_is_released(ledger) -> None:
+    from datetime import timedelta
+
+    assert ledger.acquire_lease("work", "a", timedelta(seconds=30))
+    assert not ledger.acquire_lease("work", "b", timedelta(seconds=30))
+    assert ledger.acquire_lease("work", "a", timedelta(seconds=30))  # renewal
+    assert ledger.lease_holder("work")[0] == "a"
+    assert ledger.acquire_lease("work", "b", timedelta(seconds=30), take_over=frozenset({"a"}))
+    assert not ledger.acquire_lease("work", "a", timedelta(seconds=30))
+    ledger.release_lease("work", "b")
+    assert ledger.lease_holder("work") is None
+    assert ledger.acquire_lease("work", "c", timedelta(seconds=-1))  # already expired
+    assert ledger.acquire_lease("work", "d", timedelta(seconds=30))
+
+
+def test_racing_processes_never_both_win_a_lease(ledger, request) -> None:
+    import threading
+    from datetime import timedelta
+
+    from bridge.adapters.ledger import open_ledger
+
+    url = (request.getfixturevalue("postgres_url") if "postgres" in request.node.name
+           else f"sqlite:///{ledger.path}")
+    winners: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def contend(name: str) -> None:
+        store = open_ledger(url)
+        try:
+            barrier.wait(timeout=10)
+            if store.acquire_lease("leader", name, timedelta(seconds=30)):
+                winners.append(name)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=contend, args=(f"p{i}",)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(winners) == 1
+
+
+@pytest.mark.postgres
+def test_postgres_ledger_url_errors_hide_the_password(postgres_reason) -> None:
+    if postgres_reason is not None:
+        pytest.skip(postgres_reason)
+    with pytest.raises(LedgerError) as caught:
+        open_ledger("postgresql://bridge:S3cret-pw@127.0.0.1:1/nowhere")
+    assert "S3cret-pw" not in str(caught.value)
+    assert "***" in str(caught.value)

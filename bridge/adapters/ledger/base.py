@@ -45,3 +45,10 @@ class SqlBase(abc.ABC):
 
     def _sql(self, sql: str) -> str:
         return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    def _ddl(self, statement: str) -> str:
+        """A migration statement in this store's dialect (SQLite's by default)."""
+        return statement
+
+    def _lock_for_migration(self, cur: Any) -> None:  # noqa: B027 - an optional hook
+        """Keep two processes from migrating at once (SQLite's write lock already does)."""

@@ -115,24 +115,24 @@ class OutboxStore(SqlBase):
 
     def acquire_lease(self, name: str, holder: str, ttl: timedelta,
                       *, take_over: frozenset[str] = frozenset()) -> bool:
-        """Hold the named lease until now + ttl, if it is free, expired, ours or in take_over."""
+        """Hold the named lease until now + ttl, if it is free, expired, ours or in take_over.
+
+        One statement decides, so two processes racing for a free lease cannot both win.
+        """
         now = now_utc()
+        others = sorted(take_over) or [holder]
+        marks = ", ".join("?" * len(others))
         with self._transaction() as cur:
-            cur.execute(self._sql("SELECT holder, expires_at FROM leases WHERE name = ?"), (name,))
-            row = cur.fetchone()
-            if row is not None:
-                current, expires = row[0], from_iso(row[1])
-                free = current == holder or current in take_over or (expires is not None
-                                                                     and expires <= now)
-                if not free:
-                    return False
             cur.execute(
-                self._sql("INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) "
-                          "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
-                          "expires_at = excluded.expires_at"),
-                (name, holder, iso(now + ttl)),
+                self._sql(
+                    "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) "  # noqa: S608
+                    "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+                    "expires_at = excluded.expires_at WHERE leases.holder = ? "
+                    f"OR leases.expires_at <= ? OR leases.holder IN ({marks})"
+                ),
+                (name, holder, iso(now + ttl), holder, iso(now), *others),
             )
-            return True
+            return bool(cur.rowcount)
 
     def lease_holder(self, name: str) -> tuple[str, datetime] | None:
         """Who holds the named lease, and until when."""

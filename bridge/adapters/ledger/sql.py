@@ -38,6 +38,7 @@ class SqlLedger(OutboxStore, CaseStore):
     def migrate(self) -> int:
         """Apply the migrations this ledger has not seen yet; return the schema version."""
         with self._transaction() as cur:
+            self._lock_for_migration(cur)
             cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             cur.execute("SELECT version FROM schema_version")
             row = cur.fetchone()
@@ -49,7 +50,7 @@ class SqlLedger(OutboxStore, CaseStore):
                 )
             for number in range(version, CURRENT_VERSION):
                 for statement in _statements(MIGRATIONS[number]):
-                    cur.execute(statement)
+                    cur.execute(self._ddl(statement))
             if row is None:
                 cur.execute(self._sql("INSERT INTO schema_version (version) VALUES (?)"),
                             (CURRENT_VERSION,))
