@@ -2,8 +2,9 @@
 
 The Pusher runs over the real SisumakerClient against a respx-mocked Sisumaker that keeps the
 notes and draft letters it is sent (so a duplicate shows as a second stored item), with a real
-SQLite ledger. Each scripted answer says whether the server stored the item before the answer
-went wrong: "a response lost to a timeout may still have created the letter".
+ledger (the shared fixture: an SQLite file, and PostgreSQL when it is there). Each scripted
+answer says whether the server stored the item before the answer went wrong: "a response lost
+to a timeout may still have created the letter".
 
 The second half covers the IntentBuilder (the bodies rendered from mappings/push.toml) and the
 errors of load_push_mapping.
@@ -30,7 +31,6 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from bridge.adapters.ledger.sqlite import SqliteLedger
 from bridge.adapters.sisumaker.client import RetryPolicy, SisumakerClient
 from bridge.config.profile import Profile
 from bridge.config.push_mapping import PushMapping, load_push_mapping
@@ -39,6 +39,7 @@ from bridge.domain.cases import Case, StepReached
 from bridge.domain.items import Letter, YearDir
 from bridge.domain.outbox import OutboxEntry, OutboxIntent, OutboxState, PushAction, push_ref
 from bridge.errors import MappingError
+from bridge.ports import Ledger
 from bridge.services.intents import IntentBuilder
 from bridge.services.push import Pusher, PushPolicy, PushReport
 from bridge.simulator import SimState
@@ -258,20 +259,20 @@ def client(profile: Profile, fake_time: FakeTime) -> Iterator[SisumakerClient]:
 
 
 @pytest.fixture
-def make_pusher(client: SisumakerClient, ledger: SqliteLedger) -> Callable[..., Pusher]:
+def make_pusher(client: SisumakerClient, ledger: Ledger) -> Callable[..., Pusher]:
     def make(**options: Any) -> Pusher:
         return Pusher(client, ledger, year_dir, **options)
 
     return make
 
 
-def entry_of(ledger: SqliteLedger, intent: OutboxIntent) -> OutboxEntry:
+def entry_of(ledger: Ledger, intent: OutboxIntent) -> OutboxEntry:
     found = [e for e in ledger.outbox_entries() if e.intent.ref == intent.ref]
     assert len(found) == 1
     return found[0]
 
 
-def enqueue(ledger: SqliteLedger, *intents: OutboxIntent) -> None:
+def enqueue(ledger: Ledger, *intents: OutboxIntent) -> None:
     assert ledger.enqueue(list(intents)) == len(intents)
 
 
@@ -279,7 +280,7 @@ def enqueue(ledger: SqliteLedger, *intents: OutboxIntent) -> None:
 
 
 def test_each_intent_is_posted_once_and_a_second_run_sends_nothing(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher]) -> None:
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher]) -> None:
     intents = [note("88121", 1), note("88121", 2), invitation("88121"), note("88122", 1)]
     enqueue(ledger, *intents)
 
@@ -306,7 +307,7 @@ def test_each_intent_is_posted_once_and_a_second_run_sends_nothing(
     assert len(server.events) == before
 
 
-def test_enqueue_is_idempotent_by_ref(ledger: SqliteLedger) -> None:
+def test_enqueue_is_idempotent_by_ref(ledger: Ledger) -> None:
     first = invitation()
     assert ledger.enqueue([first, note()]) == 2
     changed = OutboxIntent(first.ref, first.case_id, first.year, first.surat_id, first.action,
@@ -334,7 +335,7 @@ UNCERTAIN = [
 @pytest.mark.parametrize("kind", INTENTS)
 @pytest.mark.parametrize(("failure", "created"), UNCERTAIN)
 def test_an_uncertain_post_is_looked_up_before_any_new_post(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher],
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher],
         kind: str, failure: type[httpx.TransportError], created: bool) -> None:
     intent = INTENTS[kind]()
     enqueue(ledger, intent)
@@ -361,7 +362,7 @@ def test_an_uncertain_post_is_looked_up_before_any_new_post(
 @pytest.mark.parametrize("status", [500, 502, 503])
 @pytest.mark.parametrize("created", [True, False], ids=["created", "not-created"])
 def test_a_5xx_on_post_is_looked_up_never_blindly_posted_again(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher],
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher],
         kind: str, status: int, created: bool) -> None:
     intent = INTENTS[kind]()
     enqueue(ledger, intent)
@@ -376,7 +377,7 @@ def test_a_5xx_on_post_is_looked_up_never_blindly_posted_again(
 
 
 def test_a_post_failing_every_time_is_deferred_in_doubt_and_looked_up_next_round(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher]) -> None:
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher]) -> None:
     intent = invitation()
     enqueue(ledger, intent)
     server.post_script[intent.ref] = [Answer(creates=False, status=503)] * 3
@@ -398,7 +399,7 @@ def test_a_post_failing_every_time_is_deferred_in_doubt_and_looked_up_next_round
 
 
 def test_a_post_answer_without_an_id_is_looked_up(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher]) -> None:
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher]) -> None:
     intent = note()
     enqueue(ledger, intent)
     server.post_script[intent.ref] = [Answer(creates=True, body={"status": 1})]
@@ -414,7 +415,7 @@ def test_a_post_answer_without_an_id_is_looked_up(
 
 @pytest.mark.parametrize("kind", INTENTS)
 def test_429_with_retry_after_waits_then_posts_again_without_a_look_up(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher],
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher],
         fake_time: FakeTime, kind: str) -> None:
     intent = INTENTS[kind]()
     enqueue(ledger, intent)
@@ -436,7 +437,7 @@ def test_429_with_retry_after_waits_then_posts_again_without_a_look_up(
 
 @pytest.mark.parametrize("status", [400, 404, 422, 200])
 def test_a_refused_push_fails_with_the_servers_message_and_holds_up_nothing(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher],
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher],
         status: int) -> None:
     refused = invitation("88121")
     others = [note("88121", 1), note("88122", 1), invitation("88122")]
@@ -465,7 +466,7 @@ def test_a_refused_push_fails_with_the_servers_message_and_holds_up_nothing(
 
 @pytest.mark.parametrize("kind", INTENTS)
 def test_crash_after_the_intent_was_committed_before_any_post(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher],
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher],
         kind: str) -> None:
     intent = INTENTS[kind]()
     enqueue(ledger, intent)
@@ -480,7 +481,7 @@ def test_crash_after_the_intent_was_committed_before_any_post(
 
 @pytest.mark.parametrize("kind", INTENTS)
 def test_crash_while_sending_and_the_server_has_it(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher],
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher],
         kind: str) -> None:
     intent = INTENTS[kind]()
     enqueue(ledger, intent)
@@ -498,7 +499,7 @@ def test_crash_while_sending_and_the_server_has_it(
 
 @pytest.mark.parametrize("kind", INTENTS)
 def test_crash_while_sending_and_the_server_lacks_it(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher],
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher],
         kind: str) -> None:
     intent = INTENTS[kind]()
     enqueue(ledger, intent)
@@ -515,7 +516,7 @@ def test_crash_while_sending_and_the_server_lacks_it(
 
 @pytest.mark.parametrize("kind", INTENTS)
 def test_a_failing_look_up_sends_nothing_and_leaves_the_push_in_doubt(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher],
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher],
         kind: str) -> None:
     intent = INTENTS[kind]()
     other = note("88200", 1)
@@ -542,7 +543,7 @@ def test_a_failing_look_up_sends_nothing_and_leaves_the_push_in_doubt(
 
 
 def test_a_timeout_then_a_failing_look_up_does_not_post_again(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher]) -> None:
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher]) -> None:
     intent = invitation()
     enqueue(ledger, intent)
     server.post_script[intent.ref] = [Answer(creates=True, raises=httpx.ReadTimeout)]
@@ -556,7 +557,7 @@ def test_a_timeout_then_a_failing_look_up_does_not_post_again(
 
 
 def test_a_push_is_given_up_after_too_many_attempts_without_a_last_blind_post(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher]) -> None:
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher]) -> None:
     intent = note()
     enqueue(ledger, intent)
     server.post_script[intent.ref] = [Answer(creates=False, status=503)] * 10
@@ -578,7 +579,7 @@ def test_a_push_is_given_up_after_too_many_attempts_without_a_last_blind_post(
 
 @pytest.mark.parametrize("server_has_it", [False, True], ids=["server-lacks", "server-has"])
 def test_a_requeued_failed_push_is_looked_up_first(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher],
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher],
         server_has_it: bool) -> None:
     intent = invitation()
     enqueue(ledger, intent)
@@ -606,7 +607,7 @@ def test_a_requeued_failed_push_is_looked_up_first(
 
 
 def test_on_sent_runs_after_the_invitation_is_recorded_and_its_note_goes_out_the_same_run(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher]) -> None:
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher]) -> None:
     inv = invitation()
     enqueue(ledger, note("88121", 3), inv)
     calls: list[tuple[str, str, OutboxState]] = []
@@ -630,7 +631,7 @@ def test_on_sent_runs_after_the_invitation_is_recorded_and_its_note_goes_out_the
 
 
 def test_on_sent_runs_when_the_invitation_is_found_by_its_look_up(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher]) -> None:
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher]) -> None:
     inv = invitation()
     enqueue(ledger, inv)
     assert ledger.mark_sending(entry_of(ledger, inv).id)
@@ -811,7 +812,7 @@ def test_a_hostile_agency_name_is_inert_in_the_addressee(
 
 def test_refs_are_deterministic_per_case_action_and_step(
         push_mapping: PushMapping, profile: Profile, sop_mappings: SopMappings,
-        ledger: SqliteLedger) -> None:
+        ledger: Ledger) -> None:
     monday = make_builder(push_mapping, profile, sop_mappings, DRAFTED_TUESDAY)
     week_later = make_builder(push_mapping, profile, sop_mappings,
                               DRAFTED_TUESDAY + timedelta(days=7))
@@ -950,7 +951,7 @@ def test_an_unknown_key_is_refused(mapping_dir: Path, old: str, new: str, key: s
 
 
 def test_outbox_counts_after_a_mixed_run(
-        server: FakeSisumaker, ledger: SqliteLedger, make_pusher: Callable[..., Pusher]) -> None:
+        server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher]) -> None:
     refused, ok, doubtful = invitation("1"), note("2"), note("3")
     enqueue(ledger, refused, ok, doubtful)
     server.post_script[refused.ref] = [Answer(creates=False, status=422, body=REFUSAL)]
