@@ -61,3 +61,25 @@ class Disposition:
 
 
 Item = Letter | Disposition
+
+_DATETIMES = frozenset({"created_at", "received_at"})
+
+
+def item_fields(item: Item) -> dict[str, object]:
+    """The item's fields as JSON-ready values (dates in ISO 8601)."""
+    return {name: value.isoformat() if isinstance(value, date) else value
+            for name in item.__slots__ if (value := getattr(item, name)) is not None}
+
+
+def item_from_fields(kind: ListKind, fields: dict[str, object]) -> Item:
+    """The item back from ``item_fields``."""
+    values: dict[str, object] = {}
+    for name, value in fields.items():
+        if isinstance(value, str) and name in _DATETIMES:
+            values[name] = datetime.fromisoformat(value)
+        elif isinstance(value, str) and name == "sent_on":
+            values[name] = date.fromisoformat(value)
+        else:
+            values[name] = value
+    cls = Letter if kind is ListKind.SURAT else Disposition
+    return cls(**values)  # type: ignore[arg-type]

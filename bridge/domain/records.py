@@ -20,6 +20,7 @@ class ItemRecord:
     content_hash: str
     payload: str
     parent_id: str | None = None
+    fields: str = "{}"  # the parsed item's canonical fields as JSON, for case derivation
 
 
 @dataclass(frozen=True, slots=True)

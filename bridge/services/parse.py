@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
 
 from bridge.config.profile import DATE_FIELDS, ListSpec
-from bridge.domain.items import Disposition, Item, Letter, ListKind
+from bridge.domain.items import Disposition, Item, Letter, ListKind, item_fields
 from bridge.domain.records import ItemRecord, QuarantineRecord
 
 ISO_SECONDS = "%Y-%m-%d %H:%M:%S"
@@ -239,6 +239,7 @@ class ItemParser:
             content_hash=content_hash(payload),
             payload=payload,
             parent_id=parent,
+            fields=json.dumps(item_fields(item)),
         )
         return Parsed(record, item)
 

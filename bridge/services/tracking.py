@@ -12,7 +12,7 @@ import structlog
 
 from bridge.config.sop_mapping import SopMappings
 from bridge.domain.cases import Case, ChangeKind, derive_case, diff_cases
-from bridge.domain.items import Disposition, Letter, ListKind
+from bridge.domain.items import Disposition, Letter, ListKind, item_from_fields
 from bridge.domain.outbox import OutboxIntent
 from bridge.domain.records import CaseRow, CaseWrite, HistoryRow
 from bridge.ports import Ledger
@@ -147,13 +147,10 @@ class CaseTracker:
         item = self._parse(ListKind.DISPOSISI, payload)
         return item if isinstance(item, Disposition) else None
 
-    def _parse(self, kind: ListKind, payload: str | None) -> Letter | Disposition | None:
-        if payload is None:
-            return None
-        try:
-            return self._parsers[kind].domain_item(payload)
-        except ValueError:  # stored items were valid when stored; a profile change may differ
-            return None
+    @staticmethod
+    def _parse(kind: ListKind, fields: str | None) -> Letter | Disposition | None:
+        # The canonical fields were written when the item was validated and stored.
+        return None if fields is None else item_from_fields(kind, json.loads(fields))
 
 
 def _source(kind: ChangeKind, subject: str, case: Case) -> str:

@@ -305,48 +305,54 @@ def test_run_is_healthy_and_stops_cleanly_on_sigterm(containers: Any, config: di
     del env["BRIDGE_SISUMAKER_PASSWORD"]
     # No command given to buildah run means nothing: run the image's ENTRYPOINT + CMD as given.
     command = [*config["Entrypoint"], *config["Cmd"]]
-    proc = subprocess.Popen(box.argv(*command, env=env,
-                                     volumes=(f"{secret}:/run/secrets/sisumaker:ro",)),
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, stdin=subprocess.DEVNULL)
+    stderr_path = tmp_path / "stderr.txt"
     lines: list[str] = []
     round_done = threading.Event()
+    with stderr_path.open("w") as stderr_file, subprocess.Popen(
+            box.argv(*command, env=env, volumes=(f"{secret}:/run/secrets/sisumaker:ro",)),
+            env=_env(), stdout=subprocess.PIPE, stderr=stderr_file, text=True,
+            stdin=subprocess.DEVNULL) as proc:
 
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if '"sync.summary"' in line:
-                round_done.set()
+        def read() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                if '"sync.summary"' in line:
+                    round_done.set()
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        assert round_done.wait(120), f"no round finished:\n{''.join(lines)}"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
-            assert answer.status == 200
-        # The image's own HEALTHCHECK command, run as the engine would, in another container.
-        probe = containers().run(*config["Healthcheck"]["Test"][1:],
-                                 env={"BRIDGE_METRICS_PORT": str(port)}, timeout=60)
-        assert probe.returncode == 0, probe.stderr
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            assert round_done.wait(120), \
+                f"no round finished:\n{''.join(lines)}\n{stderr_path.read_text()}"
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+                assert answer.status == 200
+            # The image's own HEALTHCHECK command, run as the engine would, in another container.
+            probe = containers().run(*config["Healthcheck"]["Test"][1:],
+                                     env={"BRIDGE_METRICS_PORT": str(port)}, timeout=60)
+            assert probe.returncode == 0, probe.stderr
 
-        # buildah run does not forward SIGTERM (it kills its command instead), so do what the
-        # engine does to PID 1: signal the bridge process itself, found below buildah run.
-        bridge_pids = [pid for pid in _descendants(proc.pid)
-                       if any(part.endswith("/bridge") for part in _cmdline(pid))
-                       and "run" in _cmdline(pid)]
-        assert len(bridge_pids) == 1, [(p, _cmdline(p)) for p in _descendants(proc.pid)]
-        assert Path(f"/proc/{bridge_pids[0]}").stat().st_uid == BRIDGE_UID
-        sent = time.monotonic()
-        os.kill(bridge_pids[0], signal.SIGTERM)
-        returncode = proc.wait(timeout=GRACE_S)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(30)
-    reader.join(10)
-    stderr = proc.stderr.read() if proc.stderr else ""
+            # buildah run does not forward SIGTERM (it kills its command instead), so do what the
+            # engine does to PID 1: signal the bridge process itself, found below buildah run.
+            # (buildah-chroot-exec, its parent, shows the same arguments: skip it.)
+            bridge_pids = [pid for pid in _descendants(proc.pid)
+                           if _cmdline(pid)[1:3] == ["/opt/bridge/bin/bridge", "run"]
+                           and not _cmdline(pid)[0].startswith("buildah")]
+            assert len(bridge_pids) == 1, [(p, _cmdline(p)) for p in _descendants(proc.pid)]
+            assert Path(f"/proc/{bridge_pids[0]}").stat().st_uid == BRIDGE_UID
+            sent = time.monotonic()
+            os.kill(bridge_pids[0], signal.SIGTERM)
+            returncode = proc.wait(timeout=GRACE_S)
+            took = time.monotonic() - sent
+        finally:
+            if proc.poll() is None:
+                for pid in reversed(_descendants(proc.pid)):
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+                proc.kill()
+                proc.wait(30)
+            reader.join(10)
+    stderr = stderr_path.read_text()
     assert returncode == 0, f"exit {returncode} after SIGTERM:\n{stderr}"
     assert took < GRACE_S
     events = [json.loads(line)["event"] for line in lines if line.startswith("{")]

@@ -7,6 +7,7 @@ the health and metrics server of ``bridge run``, secret redaction and the shape 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 import shutil
@@ -446,7 +447,7 @@ def test_resync_and_sync_wait_for_a_running_daemon_and_nothing_is_pushed_twice(
                 if command.poll() is None:
                     command.kill()
                     command.communicate()
-        for command, (out, err) in zip(commands, outputs, strict=True):
+        for command, (_out, err) in zip(commands, outputs, strict=True):
             assert command.returncode == 0, err
         assert SUMMARY.search(outputs[0][0])
         rounds = running.count("sync.summary")
@@ -466,7 +467,7 @@ def test_resync_and_sync_wait_for_a_running_daemon_and_nothing_is_pushed_twice(
                               "ORDER BY started_at").fetchall()
         leases = conn.execute("SELECT COUNT(*) FROM leases WHERE name = 'work'").fetchone()[0]
     assert len({row[0] for row in passes}) >= 3
-    for (_, _, finished), (_, started, _) in zip(passes, passes[1:], strict=False):
+    for (_, _, finished), (_, started, _) in itertools.pairwise(passes):
         assert datetime.fromisoformat(started) >= datetime.fromisoformat(finished)
     assert leases == 0  # every holder let go
 
@@ -576,7 +577,8 @@ def test_debug_logs_never_show_the_password_or_a_token(tmp_path: Path) -> None:
     with SimServer(state) as sim:
         env = bridge_env(sim, tmp_path / "data", BRIDGE_SISUMAKER_PASSWORD=SECRET,
                          BRIDGE_LOG_LEVEL="DEBUG", BRIDGE_POLL_INTERVAL="1")
-        state.set_faults(error_rate=0.3, error_codes=[500, 503], seed=7)
+        # 429s with Retry-After: 0 retry at once; a few 5xx back off for real.
+        state.set_faults(rate_limit_rate=0.3, retry_after=0, error_rate=0.05, seed=7)
         once = run_bridge(["sync", "--once"], env, tmp_path)
         assert once.returncode in (0, 1)
         assert events(once.stdout, "http.retry"), "no retry happened: the test proves nothing"
@@ -586,7 +588,7 @@ def test_debug_logs_never_show_the_password_or_a_token(tmp_path: Path) -> None:
         with daemon(["run"], env, tmp_path) as running:
             running.wait_for("sync.summary")
             assert state.revoke_tokens() > 0
-            state.set_faults(error_rate=0.2, error_codes=[503], seed=3)
+            state.set_faults(rate_limit_rate=0.2, retry_after=0, seed=3)
             running.wait_for("auth.token_rejected")
             running.wait_for("sync.summary", count=2)
             assert running.stop() == 0

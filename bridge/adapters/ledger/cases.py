@@ -33,18 +33,21 @@ class CaseStore(SqlBase):
 
     def case_payloads(self, year: int, surat_ids: Sequence[str]
                       ) -> tuple[dict[str, str], dict[str, list[str]]]:
-        """The stored letters and dispositions of some letters of one year directory."""
+        """Canonical fields (JSON) of some letters of a year directory, and of their dispositions.
+
+        Both are keyed by letter id; items removed on the server are left out.
+        """
         letters: dict[str, str] = {}
         dispositions: dict[str, list[str]] = {}
         for start in range(0, len(surat_ids), _IN_CHUNK):
             chunk = list(surat_ids[start:start + _IN_CHUNK])
             marks = ",".join("?" * len(chunk))
             for source_id, payload in self._query(self._sql(
-                    "SELECT source_id, payload FROM items WHERE kind = 'surat' AND year = ? "  # noqa: S608
+                    "SELECT source_id, fields FROM items WHERE kind = 'surat' AND year = ? "  # noqa: S608
                     f"AND source_id IN ({marks}) AND missing_since IS NULL"), (year, *chunk)):
                 letters[source_id] = payload
             for parent_id, payload in self._query(self._sql(
-                    "SELECT parent_id, payload FROM items WHERE kind = 'disposisi' AND year = ? "  # noqa: S608
+                    "SELECT parent_id, fields FROM items WHERE kind = 'disposisi' AND year = ? "  # noqa: S608
                     f"AND parent_id IN ({marks}) AND missing_since IS NULL"), (year, *chunk)):
                 dispositions.setdefault(parent_id, []).append(payload)
         return letters, dispositions

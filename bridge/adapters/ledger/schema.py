@@ -13,6 +13,7 @@ MIGRATIONS: tuple[str, ...] = (
         item_time TEXT NOT NULL,
         content_hash TEXT NOT NULL,
         payload TEXT NOT NULL,
+        fields TEXT NOT NULL DEFAULT '{}',
         version INTEGER NOT NULL DEFAULT 1,
         first_seen TEXT NOT NULL,
         last_seen TEXT NOT NULL,

@@ -116,12 +116,12 @@ class SqlLedger(OutboxStore, CaseStore):
         cur.executemany(
             self._sql(
                 "INSERT INTO items (kind, year, source_id, parent_id, item_time, content_hash, "
-                "payload, version, first_seen, last_seen, changed_at, last_pass) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)"
+                "payload, fields, version, first_seen, last_seen, changed_at, last_pass) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)"
             ),
             [
                 (r.kind.value, r.year, r.source_id, r.parent_id, r.item_time.isoformat(),
-                 r.content_hash, r.payload, seen, seen, seen, pass_id)
+                 r.content_hash, r.payload, r.fields, seen, seen, seen, pass_id)
                 for r in records
             ],
         )
@@ -133,11 +133,13 @@ class SqlLedger(OutboxStore, CaseStore):
         cur.executemany(
             self._sql(
                 "UPDATE items SET parent_id = ?, item_time = ?, content_hash = ?, payload = ?, "
+                "fields = ?, "
                 "version = ?, last_seen = ?, changed_at = ?, last_pass = ?, missing_since = NULL "
                 "WHERE kind = ? AND year = ? AND source_id = ?"
             ),
             [
-                (r.parent_id, r.item_time.isoformat(), r.content_hash, r.payload, version, seen,
+                (r.parent_id, r.item_time.isoformat(), r.content_hash, r.payload, r.fields,
+                 version, seen,
                  seen, pass_id, r.kind.value, r.year, r.source_id)
                 for r, version in changed
             ],
