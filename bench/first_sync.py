@@ -59,12 +59,46 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
             "peak_rss_mb": usage.ru_maxrss / 1024, "stdout": out}
 
 
-def bridge_env(url: str, data_dir: str) -> dict[str, str]:
+def bridge_env(url: str, data_dir: str, ledger_url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
+    # Pushes are left out: (b) measures reading, storing and case derivation.
     env.update(BRIDGE_SISUMAKER_URL=url, BRIDGE_SISUMAKER_USERNAME="diskominfo.tu",
                BRIDGE_SISUMAKER_PASSWORD="rahasia-sim", BRIDGE_DATA_DIR=data_dir,
-               BRIDGE_LOG_FORMAT="json", BRIDGE_LOG_LEVEL="WARNING")
+               BRIDGE_LOG_FORMAT="json", BRIDGE_LOG_LEVEL="INFO", BRIDGE_PUSH_ENABLED="false")
+    if ledger_url:
+        env["BRIDGE_LEDGER_URL"] = ledger_url
     return env
+
+
+class PostgresSchemas:
+    """A fresh PostgreSQL schema per run, dropped afterwards."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self._url = url
+        self._conn = psycopg.connect(url, autocommit=True)
+        self._schemas: list[str] = []
+
+    def fresh(self) -> str:
+        schema = f"bench_{len(self._schemas)}_{os.getpid()}"
+        self._conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        self._conn.execute(f'CREATE SCHEMA "{schema}"')
+        self._schemas.append(schema)
+        sep = "&" if "?" in self._url else "?"
+        return f"{self._url}{sep}options=-csearch_path%3D{schema}"
+
+    def close(self) -> None:
+        for schema in self._schemas:
+            self._conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        self._conn.close()
+
+
+def summary_of(stdout: str) -> dict[str, Any]:
+    for line in stdout.splitlines():
+        if '"sync.summary"' in line:
+            return json.loads(line)
+    raise SystemExit("no sync.summary line in the bridge's output")
 
 
 def list_requests(url: str) -> int:
@@ -72,7 +106,8 @@ def list_requests(url: str) -> int:
     return sum(n for key, n in counts.items() if "/filter" in key)
 
 
-def run_regime(letters: int, dispositions: int, runs: int, latency_ms: int) -> dict[str, Any]:
+def run_regime(letters: int, dispositions: int, runs: int, latency_ms: int,
+               postgres: PostgresSchemas | None) -> dict[str, Any]:
     sim, url = start_simulator(letters, dispositions, latency_ms)
     try:
         items = letters + dispositions
@@ -83,17 +118,21 @@ def run_regime(letters: int, dispositions: int, runs: int, latency_ms: int) -> d
             if fetched != items:
                 raise SystemExit(f"raw fetch saw {fetched} items, expected {items}")
             with tempfile.TemporaryDirectory() as data:
-                sync = timed([PY, "-m", "bridge", "sync", "--once"], bridge_env(url, data))
+                ledger = postgres.fresh() if postgres else None
+                env = bridge_env(url, data, ledger)
+                sync = timed([PY, "-m", "bridge", "sync", "--once"], env)
                 if index == runs:  # the last run also measures an idle pass
                     httpx.post(f"{url}/_sim/stats/reset")
-                    idle = timed([PY, "-m", "bridge", "sync", "--once"], bridge_env(url, data))
+                    idle = timed([PY, "-m", "bridge", "sync", "--once"], env)
                     idle["list_requests"] = list_requests(url)
+                    idle["summary"] = summary_of(idle["stdout"])
             if index:
                 raw_runs.append(raw)
                 sync_runs.append(sync)
         raw_s = statistics.median(r["wall_s"] for r in raw_runs)
         sync_s = statistics.median(r["wall_s"] for r in sync_runs)
         return {
+            "ledger": "postgresql" if postgres else "sqlite",
             "latency_ms": latency_ms,
             "items": items,
             "raw": {"seconds": raw_s, "items_per_s": items / raw_s,
@@ -102,8 +141,9 @@ def run_regime(letters: int, dispositions: int, runs: int, latency_ms: int) -> d
                      "all_s": [r["wall_s"] for r in sync_runs],
                      "peak_rss_mb": max(r["peak_rss_mb"] for r in sync_runs)},
             "ratio": raw_s / sync_s,
-            "idle": {"list_requests": idle["list_requests"], "cpu_ms": idle["cpu_ms"],
-                     "wall_s": idle["wall_s"]},
+            "idle": {"list_requests": idle["list_requests"],
+                     "cpu_ms_round": idle["summary"]["cpu_ms"],
+                     "cpu_ms_process": idle["cpu_ms"], "wall_s": idle["wall_s"]},
         }
     finally:
         sim.terminate()
@@ -112,12 +152,14 @@ def run_regime(letters: int, dispositions: int, runs: int, latency_ms: int) -> d
 
 def report(result: dict[str, Any]) -> None:
     raw, sync, idle = result["raw"], result["sync"], result["idle"]
-    print(f"-- latency {result['latency_ms']} ms per request, {result['items']} items")
+    print(f"-- {result['ledger']} ledger, latency {result['latency_ms']} ms per request, "
+          f"{result['items']} items")
     print(f"(a) raw fetch+parse : {raw['seconds']:7.2f} s  {raw['items_per_s']:9.0f} items/s")
     print(f"(b) bridge 1st sync : {sync['seconds']:7.2f} s  {sync['items_per_s']:9.0f} items/s"
           f"  ratio (b)/(a) = {result['ratio']:.2f}")
     print(f"(c) idle pass       : {idle['list_requests']} list requests, "
-          f"{idle['cpu_ms']:.0f} ms CPU (whole process, start-up included)")
+          f"{idle['cpu_ms_round']:.0f} ms CPU for the round "
+          f"({idle['cpu_ms_process']:.0f} ms for the whole process, start-up included)")
     print(f"(d) peak RSS of (b) : {sync['peak_rss_mb']:.0f} MB")
 
 
@@ -128,13 +170,22 @@ def main() -> None:
     parser.add_argument("--dispositions", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--latency-ms", type=int, nargs="*", default=[0])
+    parser.add_argument("--ledger", choices=["sqlite", "postgresql", "both"], default="sqlite")
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results-first-sync.json")
     args = parser.parse_args()
     results = []
-    for latency in args.latency_ms:
-        result = run_regime(args.letters, args.dispositions, args.runs, latency)
-        report(result)
-        results.append(result)
+    backends = ["sqlite", "postgresql"] if args.ledger == "both" else [args.ledger]
+    for backend in backends:
+        postgres = PostgresSchemas(args.postgres_url) if backend == "postgresql" else None
+        try:
+            for latency in args.latency_ms:
+                result = run_regime(args.letters, args.dispositions, args.runs, latency, postgres)
+                report(result)
+                results.append(result)
+        finally:
+            if postgres:
+                postgres.close()
     args.json.write_text(json.dumps(results, indent=2))
     print(f"written: {args.json}")
 

@@ -117,8 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[Bridge, argparse.Namespace], int] = args.handler
     try:
         settings = load_settings()
-        configure_logging(fmt=settings.resolved_log_format, level=settings.log_level)
-        bridge = build(settings)
+        redactor = configure_logging(fmt=settings.resolved_log_format, level=settings.log_level)
+        bridge = build(settings, redactor=redactor)
     except (ConfigurationError, MappingError) as exc:
         fail(str(exc))
         return EXIT_CONFIG
@@ -167,10 +167,10 @@ def _log_shutdown(received: list[str]) -> None:
 def _cmd_sync(bridge: Bridge, args: argparse.Namespace) -> int:
     received = _install_stop_handlers(bridge.stop)
     cycle = bridge.cycle(dry_run=args.dry_run)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = cycle.run_once(mode=PassMode.FULL if args.full else None)
     _log_shutdown(received)
-    _log_summary(report, time.perf_counter() - started)
+    _log_summary(report, time.perf_counter() - started, time.process_time() - cpu)
     if bridge.settings.resolved_log_format == "console":
         _print_summary(report)
     if report.sync.failures:
@@ -196,7 +196,7 @@ def _cmd_run(bridge: Bridge, args: argparse.Namespace) -> int:
         while not bridge.stop.is_set():
             if not leadership.is_leader and not leadership.wait_for_leadership():
                 break
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             requests, retries = client.requests, client.retries
             try:
                 report = cycle.run_once()
@@ -209,7 +209,7 @@ def _cmd_run(bridge: Bridge, args: argparse.Namespace) -> int:
             else:
                 metrics.observe(report, requests=client.requests - requests,
                                 retries=client.retries - retries)
-                _log_summary(report, time.perf_counter() - started)
+                _log_summary(report, time.perf_counter() - started, time.process_time() - cpu)
             syncs += 1
             if args.max_syncs is not None and syncs >= args.max_syncs:
                 break
@@ -257,7 +257,8 @@ def _cmd_demo(bridge: Bridge, args: argparse.Namespace) -> int:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"bridge demo: the bridge's JSON logs go to {log_path}")
     with log_path.open("w", encoding="utf-8") as stream:
-        configure_logging(fmt="json", level=bridge.settings.log_level, stream=stream)
+        configure_logging(fmt="json", level=bridge.settings.log_level, stream=stream,
+                          redactor=bridge.redactor)
         return _demo(bridge, args, run_demo, DemoOptions)
 
 
@@ -270,7 +271,7 @@ def _demo(bridge: Bridge, args: argparse.Namespace, run_demo: Any, options: Any)
     return code
 
 
-def _log_summary(report: CycleReport, duration: float) -> None:
+def _log_summary(report: CycleReport, duration: float, cpu: float) -> None:
     sync = report.sync
     result = sync.result
     push = report.push
@@ -283,7 +284,8 @@ def _log_summary(report: CycleReport, duration: float) -> None:
           cases_changed=report.track.changed, sla_breaches=report.track.breaches,
           pushed=push.sent if push else 0, push_found=push.found if push else 0,
           push_deferred=push.deferred if push else 0, push_failed=push.failed if push else 0,
-          dry_run_pushes=len(report.dry_run), duration_s=round(duration, 3))
+          dry_run_pushes=len(report.dry_run), duration_s=round(duration, 3),
+          cpu_ms=round(cpu * 1000, 1))
 
 
 def _print_summary(report: CycleReport) -> None:

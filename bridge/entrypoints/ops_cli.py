@@ -118,6 +118,9 @@ def _cmd_resync(bridge: Bridge, args: argparse.Namespace) -> int:
     if args.until is not None and args.since is None:
         fail("--until goes with --since")
         return 2
+    if args.until is not None and args.until < args.since:
+        fail(f"--until {args.until} is before --since {args.since}")
+        return 2
     progress = _Progress(sys.stderr)
     resync = bridge.resync(progress)
     cycle = bridge.cycle()

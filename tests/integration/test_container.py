@@ -235,7 +235,7 @@ def test_runs_as_the_unprivileged_bridge_user(container: Container) -> None:
     assert container.run("whoami").stdout.strip() == "bridge"
     probe = container.run("sh", "-c", "pwd; touch /data/probe && echo writable; "
                                       "touch /opt/bridge/probe 2>/dev/null || echo read-only")
-    assert probe.stdout.split() == ["/data", "writable", "read-only"], probe.stderr
+    assert probe.stdout.split() == ["/data", "writable", "read-only"], probe
 
 
 def test_the_image_is_slim(container: Container) -> None:

@@ -1,8 +1,9 @@
-"""Case tracking over a real SQLite ledger fed by the real poller: cases follow their items.
+"""Case tracking over a real ledger fed by the real poller: cases follow their items.
 
 Every scenario stores pages the way the bridge does (ListPoller over a fake Sisumaker, full
 passes, so each page goes through ``store_page`` and its dirty marks), then runs the
-CaseTracker with the shipped mapping files and an injected clock.
+CaseTracker with the shipped mapping files and an injected clock. The ``ledger`` fixture is a
+real SQLite file in tmp_path (and, where the local server answers, a PostgreSQL schema).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from structlog.testing import capture_logs
 
-from bridge.adapters.ledger.sqlite import SqliteLedger
 from bridge.config.sop_mapping import SopMappings, load_sop_mappings
 from bridge.domain.items import ListKind
 from bridge.domain.records import HistoryRow, PassMode
+from bridge.ports import Ledger
 from bridge.services.parse import ItemParser
 from bridge.services.poll import ListPoller, PollConfig
 from bridge.services.tracking import CaseTracker, TrackReport
@@ -58,7 +59,7 @@ def mappings() -> SopMappings:
 class Desk:
     """A fake Sisumaker, the real poller and the real tracker over one ledger."""
 
-    def __init__(self, ledger: SqliteLedger, parsers: dict[ListKind, ItemParser],
+    def __init__(self, ledger: Ledger, parsers: dict[ListKind, ItemParser],
                  mappings: SopMappings) -> None:
         self.ledger = ledger
         self.api = FakeSisumaker(per_page=10)
@@ -113,7 +114,7 @@ class Desk:
 
 
 @pytest.fixture
-def desk(ledger: SqliteLedger, parsers: dict[ListKind, ItemParser],
+def desk(ledger: Ledger, parsers: dict[ListKind, ItemParser],
          mappings: SopMappings) -> Desk:
     return Desk(ledger, parsers, mappings)
 
