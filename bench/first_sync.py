@@ -35,8 +35,7 @@ def start_simulator(letters: int, dispositions: int, latency_ms: int) -> tuple[s
          "--dispositions", str(dispositions), "--seed", "1", "--latency-ms", str(latency_ms)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
+    line = proc.stdout.readline().strip() if proc.stdout else ""
     if not line.startswith("SIMULATOR_URL="):
         proc.kill()
         raise SystemExit(f"simulator did not start: {line!r}")
@@ -44,19 +43,24 @@ def start_simulator(letters: int, dispositions: int, latency_ms: int) -> tuple[s
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run a command to the end; wall seconds, CPU ms and peak RSS of that process."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    out = proc.stdout.read() if proc.stdout else ""
-    err = proc.stderr.read() if proc.stderr else ""
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    """Run a command to the end; wall seconds, CPU ms and peak RSS of that process.
+
+    Output goes to temporary files, not pipes: a pipe nobody reads fills up and blocks the
+    process being measured.
+    """
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
-        raise SystemExit(f"{cmd} failed ({proc.returncode}): {err[-2000:]}")
+        raise SystemExit(f"{cmd} failed ({proc.returncode}): {stderr[-2000:]}")
     return {"wall_s": wall, "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
-            "peak_rss_mb": usage.ru_maxrss / 1024, "stdout": out}
+            "peak_rss_mb": usage.ru_maxrss / 1024, "stdout": stdout}
 
 
 def bridge_env(url: str, data_dir: str, ledger_url: str | None) -> dict[str, str]:
