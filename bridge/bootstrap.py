@@ -24,7 +24,7 @@ from bridge.services.intents import IntentBuilder
 from bridge.services.lease import Lease
 from bridge.services.parse import ItemParser
 from bridge.services.poll import ListPoller, PollConfig
-from bridge.services.push import Pusher
+from bridge.services.push import Pusher, PushPolicy
 from bridge.services.resync import Progress, Resync
 from bridge.services.stop import StopSignal
 from bridge.services.sync import SyncConfig, SyncService
@@ -119,14 +119,15 @@ class Bridge:
             return None
         return IntentBuilder(self.push, self.profile.push, self.sop.sop, self.sop.calendar)
 
-    def cycle(self, *, dry_run: bool = False) -> Cycle:
+    def cycle(self, *, dry_run: bool = False, pushes_per_round: int | None = None) -> Cycle:
         """Sync, cases and push, under the work lease."""
         sync = self.sync_service()
         intents = self.intents()
         lease = Lease(self.ledger, WORK_LEASE, timedelta(minutes=10), stop=self.stop)
         pusher = None
         if intents is not None:
-            pusher = Pusher(self.client(), self.ledger, sync.year_dir, stop=self.stop)
+            pusher = Pusher(self.client(), self.ledger, sync.year_dir, stop=self.stop,
+                            policy=PushPolicy(entries_per_round=pushes_per_round))
         cycle = Cycle(self.ledger, sync, self.tracker(), pusher, intents, lease, dry_run=dry_run)
         if pusher is not None:
             pusher.on_sent = cycle.after_sent

@@ -37,6 +37,9 @@ log = structlog.get_logger("bridge.cli")
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+# The daemon pushes at most this many outbox entries per round, so that a first run's backlog
+# does not keep the lists from being polled; `sync --once` pushes everything due.
+DAEMON_PUSHES_PER_ROUND = 200
 
 DESCRIPTION = """\
 Follows Diskominfo Kota Tangerang Selatan's application-development SOP through Sisumaker:
@@ -181,7 +184,7 @@ def _cmd_sync(bridge: Bridge, args: argparse.Namespace) -> int:
 
 def _cmd_run(bridge: Bridge, args: argparse.Namespace) -> int:
     received = _install_stop_handlers(bridge.stop)
-    cycle = bridge.cycle(dry_run=args.dry_run)
+    cycle = bridge.cycle(dry_run=args.dry_run, pushes_per_round=DAEMON_PUSHES_PER_ROUND)
     settings = bridge.settings
     metrics = Metrics(bridge.open_ledger)
     server = _ops_server(bridge, metrics)
@@ -283,6 +286,7 @@ def _log_summary(report: CycleReport, duration: float, cpu: float) -> None:
           cases_derived=report.track.derived, cases_opened=report.track.opened,
           cases_changed=report.track.changed, sla_breaches=report.track.breaches,
           pushed=push.sent if push else 0, push_found=push.found if push else 0,
+          push_left=push.left if push else 0,
           push_deferred=push.deferred if push else 0, push_failed=push.failed if push else 0,
           dry_run_pushes=len(report.dry_run), duration_s=round(duration, 3),
           cpu_ms=round(cpu * 1000, 1))

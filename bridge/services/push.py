@@ -34,6 +34,7 @@ class PushReport:
     found: int = 0
     deferred: int = 0
     failed: int = 0
+    left: int = 0  # due entries left for the next round
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,9 @@ class PushPolicy:
 
     posts_per_round: int = 3
     give_up_after: int = 10
+    # In the daemon, a big backlog (the first run) must not keep the lists from being polled:
+    # the rest of the outbox waits for the next round. None: push everything due.
+    entries_per_round: int | None = None
 
 
 class Pusher:
@@ -64,7 +68,9 @@ class Pusher:
         seen: set[int] = set()
         while entries := [e for e in self._ledger.outbox_due() if e.id not in seen]:
             for entry in entries:
-                if self._stop.is_set():
+                limit = self._policy.entries_per_round
+                if self._stop.is_set() or (limit is not None and len(seen) >= limit):
+                    report.left = len(self._ledger.outbox_due())
                     return report
                 seen.add(entry.id)
                 try:

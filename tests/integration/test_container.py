@@ -16,7 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -37,6 +37,7 @@ BASE_SCRIPT = ROOT.parent / "shared" / "container" / "base-image.sh"
 IMAGE = "localhost/bridge:test"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 BRIDGE_UID = 10001
+OUTPUT = "/test-output"  # where a command's stdout and stderr files are written
 GRACE_S = 10.0  # the usual stop grace period (docker stop, Kubernetes' default is 30)
 BASE_TIMEOUT_S = 1200  # apt-get install buildah + debootstrap on a cold machine
 BUILD_TIMEOUT_S = 900
@@ -119,36 +120,63 @@ def image() -> str:
 
 @dataclass
 class Container:
-    """A working container made with ``buildah from``; ``run`` runs one command in it."""
+    """A working container made with ``buildah from``; ``run`` runs one command in it.
+
+    The command's stdout and stderr go to files in a host folder bind-mounted into the
+    container, not through buildah: under load ``buildah run --isolation chroot`` (1.28) can
+    lose the end of what its command printed just before exiting.
+    """
 
     name: str
+    scratch: Path
 
-    def argv(self, *command: str, env: dict[str, str] | None = None,
+    def output_dir(self) -> Path:
+        """A fresh host folder the unprivileged user inside may write to."""
+        folder = Path(tempfile.mkdtemp(dir=self.scratch))
+        folder.chmod(0o777)
+        return folder
+
+    def argv(self, *command: str, output: Path, env: dict[str, str] | None = None,
              volumes: tuple[str, ...] = ()) -> list[str]:
+        """``buildah run`` of ``command``, its output going to ``output``/stdout and stderr."""
         args = ["buildah", "run", "--isolation", "chroot"]
         for key, value in (env or {}).items():
             args += ["--env", f"{key}={value}"]
-        for volume in volumes:
+        for volume in (*volumes, f"{output}:{OUTPUT}"):
             args += ["-v", volume]
-        return [*args, self.name, "--", *command]
+        # exec: the command replaces the shell, as it would as the image's entrypoint.
+        redirect = f'exec "$@" >{OUTPUT}/stdout 2>{OUTPUT}/stderr'
+        return [*args, self.name, "--", "sh", "-c", redirect, "sh", *command]
 
     def run(self, *command: str, env: dict[str, str] | None = None, timeout: float = 120,
             volumes: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.argv(*command, env=env, volumes=volumes), env=_env(),
-                              capture_output=True, text=True, timeout=timeout, check=False,
-                              stdin=subprocess.DEVNULL)
+        """Run to the end; stderr holds the command's and then buildah's own."""
+        output = self.output_dir()
+        done = subprocess.run(self.argv(*command, output=output, env=env, volumes=volumes),
+                              env=_env(), capture_output=True, text=True, timeout=timeout,
+                              check=False, stdin=subprocess.DEVNULL)
+        return subprocess.CompletedProcess(done.args, done.returncode, _read(output / "stdout"),
+                                           _read(output / "stderr") + done.stderr)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
 
 
 @pytest.fixture(scope="module")
-def containers(image: str) -> Iterator[Any]:
+def containers(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Make containers from the image; remove every one of them at the end."""
+    scratch = tmp_path_factory.mktemp("container-output")
     made: list[str] = []
 
     def make() -> Container:
         name = f"bridge-test-{uuid.uuid4().hex[:12]}"
         _buildah("from", "--pull=never", "--name", name, image)
         made.append(name)
-        return Container(name)
+        return Container(name, scratch)
 
     yield make
     for name in made:
@@ -303,28 +331,22 @@ def test_run_is_healthy_and_stops_cleanly_on_sigterm(containers: Any, config: di
     env = _sim_env(server, BRIDGE_METRICS_PORT=str(port),
                    BRIDGE_SISUMAKER_PASSWORD_FILE="/run/secrets/sisumaker")
     del env["BRIDGE_SISUMAKER_PASSWORD"]
-    # No command given to buildah run means nothing: run the image's ENTRYPOINT + CMD as given.
+    # buildah run ignores ENTRYPOINT and CMD: run exactly what they say.
     command = [*config["Entrypoint"], *config["Cmd"]]
-    stderr_path = tmp_path / "stderr.txt"
-    lines: list[str] = []
-    round_done = threading.Event()
-    with stderr_path.open("w") as stderr_file, subprocess.Popen(
-            box.argv(*command, env=env, volumes=(f"{secret}:/run/secrets/sisumaker:ro",)),
-            env=_env(), stdout=subprocess.PIPE, stderr=stderr_file, text=True,
+    output = box.output_dir()
+    stdout, stderr = output / "stdout", output / "stderr"
+    with subprocess.Popen(
+            box.argv(*command, output=output, env=env,
+                     volumes=(f"{secret}:/run/secrets/sisumaker:ro",)),
+            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             stdin=subprocess.DEVNULL) as proc:
-
-        def read() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                lines.append(line)
-                if '"sync.summary"' in line:
-                    round_done.set()
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
         try:
-            assert round_done.wait(120), \
-                f"no round finished:\n{''.join(lines)}\n{stderr_path.read_text()}"
+            deadline = time.monotonic() + 120
+            while '"sync.summary"' not in _read(stdout):
+                assert proc.poll() is None, f"bridge run exited {proc.returncode}:\n" \
+                    f"{_read(stdout)}\n{_read(stderr)}"
+                assert time.monotonic() < deadline, f"no round finished:\n{_read(stdout)}"
+                time.sleep(0.2)
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
                 assert answer.status == 200
             # The image's own HEALTHCHECK command, run as the engine would, in another container.
@@ -333,8 +355,8 @@ def test_run_is_healthy_and_stops_cleanly_on_sigterm(containers: Any, config: di
             assert probe.returncode == 0, probe.stderr
 
             # buildah run does not forward SIGTERM (it kills its command instead), so do what the
-            # engine does to PID 1: signal the bridge process itself, found below buildah run.
-            # (buildah-chroot-exec, its parent, shows the same arguments: skip it.)
+            # engine does to PID 1: signal the bridge process itself, found below buildah run
+            # (buildah-chroot-exec, its parent, shows the same arguments: skip it).
             bridge_pids = [pid for pid in _descendants(proc.pid)
                            if _cmdline(pid)[1:3] == ["/opt/bridge/bin/bridge", "run"]
                            and not _cmdline(pid)[0].startswith("buildah")]
@@ -351,10 +373,9 @@ def test_run_is_healthy_and_stops_cleanly_on_sigterm(containers: Any, config: di
                         os.kill(pid, signal.SIGKILL)
                 proc.kill()
                 proc.wait(30)
-            reader.join(10)
-    stderr = stderr_path.read_text()
-    assert returncode == 0, f"exit {returncode} after SIGTERM:\n{stderr}"
+        buildah_stderr = proc.stderr.read() if proc.stderr else ""
+    assert returncode == 0, f"exit {returncode} after SIGTERM:\n{_read(stderr)}\n{buildah_stderr}"
     assert took < GRACE_S
-    events = [json.loads(line)["event"] for line in lines if line.startswith("{")]
+    events = [json.loads(line)["event"] for line in _read(stdout).splitlines() if line.strip()]
     assert "shutdown.requested" in events and events[-1] == "daemon.stopped", events
     print(f"\nbridge run stopped {took:.2f} s after SIGTERM")

@@ -83,6 +83,7 @@ class LoopResult:
     kills: int = 0
     kills_during_push: int = 0
     finished_before_kill: int = 0
+    pushed_while_faulted: bool = False
     seconds: float = 0.0
 
 
@@ -114,12 +115,15 @@ def kill_loop(env: dict[str, str], workdir: Path, state: SimState, variant: Vari
         except subprocess.TimeoutExpired:
             kill(proc)
             result.kills += 1
-            if '"push.' in log.read_text(encoding="utf-8", errors="replace"):
-                result.kills_during_push += 1
+            killed = True
         else:
             result.finished_before_kill += 1
+            killed = False
         finally:
             kill(proc)
+        pushed = '"push.' in log.read_text(encoding="utf-8", errors="replace")
+        result.kills_during_push += int(killed and pushed)
+        result.pushed_while_faulted |= pushed and round_no < faults_until
         result.rounds += 1
     result.seconds = time.monotonic() - started
     return result
@@ -186,7 +190,7 @@ def test_sigkill_while_pushing_never_duplicates_nor_loses_a_push(tmp_path: Path,
 
     assert verdict.cases_at_invitation >= 20, "too few cases at step 3 to test anything"
     assert loop.kills >= min(KILLS, 3)
-    if variant.faults and loop.rounds:
+    if variant.faults and loop.pushed_while_faulted:
         assert post_timeouts > 0, "the post-timeout fault never fired"
 
 
