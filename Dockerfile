@@ -44,7 +44,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 COPY --from=build /opt/bridge /opt/bridge
 
-# A fixed, unprivileged user owns the ledger volume.
+# A fixed, unprivileged user owns the ledger volume (a bind-mounted /data must be writable by
+# uid 10001). The HEALTHCHECK needs the ops server: BRIDGE_METRICS_PORT=0 turns both off.
 RUN groupadd --system --gid 10001 bridge \
  && useradd --system --uid 10001 --gid bridge --home-dir /data --no-create-home \
       --shell /usr/sbin/nologin bridge \

@@ -239,6 +239,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise MappingError(f"{path}: file not found") from exc
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"{path}: not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise MappingError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     except OSError as exc:
         raise MappingError(f"{path}: cannot be read: {exc.strerror}") from exc
 

@@ -102,10 +102,11 @@ def image() -> str:
     started = time.monotonic()
     try:
         # --format docker: the OCI format has no HEALTHCHECK and buildah would drop it.
+        # The CA bundle lets pip in the build through a TLS-intercepting proxy; not kept.
+        ca = ["-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro"] if Path(CA_BUNDLE).is_file() else []
         build = subprocess.run(
             ["buildah", "bud", "--isolation", "chroot", "--pull=never", "--format", "docker",
-             "--build-arg", f"BASE={base}", "-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro",
-             "-t", IMAGE, "."],
+             "--build-arg", f"BASE={base}", *ca, "-t", IMAGE, "."],
             cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
             check=False, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
@@ -197,7 +198,7 @@ def config(image: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def sim() -> Iterator[tuple[SimServer, Any]]:
+def sisumaker() -> Iterator[tuple[SimServer, Any]]:
     """A simulated Sisumaker on 127.0.0.1 with generated letters and dispositions."""
     state = SimState()
     summary = generate(state, letters=120, seed=11)
@@ -294,8 +295,8 @@ def test_image_config(config: dict[str, Any]) -> None:
 
 
 def test_sync_once_then_status_in_the_same_container(containers: Any,
-                                                     sim: tuple[SimServer, Any]) -> None:
-    server, summary = sim
+                                                     sisumaker: tuple[SimServer, Any]) -> None:
+    server, summary = sisumaker
     box = containers()
     done = box.run("bridge", "sync", "--once", env=_sim_env(server), timeout=180)
     assert done.returncode == 0, done.stderr
@@ -320,9 +321,9 @@ def test_sync_once_then_status_in_the_same_container(containers: Any,
 
 
 def test_run_is_healthy_and_stops_cleanly_on_sigterm(containers: Any, config: dict[str, Any],
-                                                     sim: tuple[SimServer, Any],
+                                                     sisumaker: tuple[SimServer, Any],
                                                      tmp_path: Path) -> None:
-    server, _ = sim
+    server, _ = sisumaker
     box = containers()
     port = _free_port()
     secret = tmp_path / "sisumaker"
