@@ -174,6 +174,10 @@ class Ledger(Protocol):
         """One case."""
         ...
 
+    def get_cases(self, case_ids: Sequence[str]) -> dict[str, CaseRow]:
+        """Several cases at once, by case id; ids without a case are left out."""
+        ...
+
     def list_cases(self, *, step: int | None = None, overdue: bool | None = None) -> list[CaseRow]:
         """Cases, filtered by step and overdue state."""
         ...
@@ -188,6 +192,10 @@ class Ledger(Protocol):
 
     def record_breach(self, case_id: str, step: int, deadline: datetime) -> bool:
         """Remember one SLA breach; True only the first time."""
+        ...
+
+    def record_breaches(self, breaches: Sequence[tuple[str, int, datetime]]) -> list[bool]:
+        """Remember several SLA breaches in one transaction; for each, True only the first time."""
         ...
 
     # -- outbox and leases ----------------------------------------------------------------

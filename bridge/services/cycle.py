@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from bridge.domain.outbox import OutboxEntry, OutboxIntent, PushAction
+from bridge.domain.outbox import OutboxEntry, OutboxIntent, OutboxState, PushAction
 from bridge.domain.records import PassMode
 from bridge.errors import ConfigurationError
 from bridge.ports import Ledger
@@ -92,6 +92,12 @@ class Cycle:
             case = case_from_document(json.loads(row.data))
             intents.extend(self._intents.for_case(case, self._tracker.letter_of(row.year,
                                                                                  row.surat_id)))
+        # The note that follows a sent invitation, in case a crash came between the two.
+        for entry in self._ledger.outbox_entries(OutboxState.SENT):
+            if entry.intent.action is PushAction.INVITATION and entry.remote_id is not None:
+                note = self._after_invitation(entry, entry.remote_id)
+                if note is not None:
+                    intents.append(note)
         return intents
 
     def _log_dry_run(self, intents: list[OutboxIntent]) -> list[OutboxIntent]:
@@ -105,13 +111,16 @@ class Cycle:
 
     def after_sent(self, entry: OutboxEntry, remote_id: str) -> None:
         """Queue the note that tells the letter's readers the invitation draft exists."""
-        if entry.intent.action is not PushAction.INVITATION or self._intents is None:
+        if entry.intent.action is not PushAction.INVITATION:
             return
-        row = self._ledger.get_case(entry.intent.case_id)
-        if row is None:
-            return
-        case = case_from_document(json.loads(row.data))
-        letter = self._tracker.letter_of(row.year, row.surat_id)
-        note = self._intents.after_invitation(case, letter, entry.intent.body, remote_id)
+        note = self._after_invitation(entry, remote_id)
         if note is not None:
             self._ledger.enqueue([note])
+
+    def _after_invitation(self, entry: OutboxEntry, remote_id: str) -> OutboxIntent | None:
+        row = self._ledger.get_case(entry.intent.case_id)
+        if row is None or self._intents is None:
+            return None
+        case = case_from_document(json.loads(row.data))
+        letter = self._tracker.letter_of(row.year, row.surat_id)
+        return self._intents.after_invitation(case, letter, entry.intent.body, remote_id)

@@ -4,16 +4,21 @@ The models accept Sisumaker's real quirks: ids as strings or numbers, nullable d
 several date formats per field (from the profile), unknown extra fields. An item that
 cannot be keyed or dated is not an error of the pass: it is quarantined and the rest
 of the page goes on.
+
+The pydantic models below are the rules. Every field's rule is a plain function (the
+model's ``BeforeValidator``); a parser calls those same functions directly on each item
+first, without the model's machinery, and only an item that one of them refuses goes
+through the model, which then names every refused field with the same messages.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
@@ -43,6 +48,9 @@ def _context(info: ValidationInfo) -> ParseContext:
     return ctx
 
 
+# -- the rules of one field, as plain functions ---------------------------------------------
+
+
 def _source_id(value: Any) -> str:
     if isinstance(value, bool):
         raise ValueError(f"expected an id, got {value!r}")
@@ -62,17 +70,109 @@ def _source_id(value: Any) -> str:
     raise ValueError(f"expected a string or a number, got {type(value).__name__}")
 
 
-def _text(value: Any, info: ValidationInfo) -> str | None:
+def _optional_id(value: Any) -> str | None:
+    return None if value in (None, "") else _source_id(value)
+
+
+def _checked_text(value: Any, limit: int) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        limit = _context(info).max_chars
         if len(value) > limit:
             raise ValueError(f"is {len(value)} characters; the limit is {limit}")
         return value
     if isinstance(value, bool | int | float):
         return str(value)
     raise ValueError(f"expected text, got {type(value).__name__}")
+
+
+# A date format made only of these fixed-width numeric directives and of literal characters
+# is also read by slicing: see _Layout.
+_WIDTHS: Final = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2}
+_ORDER: Final = "YmdHMS"  # datetime's positional arguments
+_LITERALS: Final = frozenset("-/:. T")
+_COUNTED: Final = "-/:.T"  # characters no numeric directive of strptime ever matches
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """A date format read by slicing, exactly as ``datetime.strptime`` reads it.
+
+    ``read`` answers a datetime only for a value in the format's canonical shape (ASCII
+    digits of each directive's full width, the literal characters in place), which strptime
+    reads the same way; ``NO_MATCH`` when strptime certainly refuses the value (a literal
+    character it needs is missing or extra); None when only strptime can tell.
+    """
+
+    width: int
+    slices: tuple[tuple[int, int], ...]  # one per datetime argument, year first
+    literals: tuple[tuple[int, str], ...]
+    counts: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def of(cls, fmt: str) -> _Layout | None:
+        """The layout of ``fmt``, or None when it is not such a simple format."""
+        positions: dict[str, tuple[int, int]] = {}
+        literals: list[tuple[int, str]] = []
+        at = index = 0
+        while index < len(fmt):
+            char = fmt[index]
+            if char == "%":
+                directive = fmt[index + 1:index + 2]
+                if directive not in _WIDTHS or directive in positions:
+                    return None
+                positions[directive] = (at, at + _WIDTHS[directive])
+                at += _WIDTHS[directive]
+                index += 2
+            elif char in _LITERALS and not (char == " " and fmt[index + 1:index + 2] == " "):
+                literals.append((at, char))
+                at += 1
+                index += 1
+            else:
+                return None
+        if not {"Y", "m", "d"} <= positions.keys():
+            return None
+        present = "".join(d for d in _ORDER if d in positions)
+        if present != _ORDER[:len(present)]:
+            return None  # e.g. minutes without hours: leave it to strptime
+        counts = tuple((c, sum(1 for _, lit in literals if lit == c)) for c in _COUNTED)
+        return cls(at, tuple(positions[d] for d in present), tuple(literals), counts)
+
+    def read(self, value: str) -> datetime | _NoMatch | None:
+        """See the class: a datetime, ``NO_MATCH``, or None (ask strptime)."""
+        if not value.isascii():
+            return None
+        upper = value.upper()
+        for char, count in self.counts:
+            if upper.count(char) != count:
+                return NO_MATCH
+        if len(value) != self.width:
+            return None
+        for at, char in self.literals:
+            if value[at] != char:
+                return None
+        parts = [value[start:end] for start, end in self.slices]
+        if not all(part.isdigit() for part in parts):
+            return None
+        year, month, day, hour, minute, second = (*map(int, parts), 0, 0, 0)[:6]
+        try:
+            return datetime(year, month, day, hour, minute, second)
+        except ValueError:
+            return None  # out of range: strptime refuses it too, let it say so
+
+
+class _NoMatch:
+    """The answer of a layout that knows strptime would refuse the value."""
+
+
+NO_MATCH: Final = _NoMatch()
+_LAYOUTS: dict[str, _Layout | None] = {}
+
+
+def _layout(fmt: str) -> _Layout | None:
+    if fmt not in _LAYOUTS:
+        _LAYOUTS[fmt] = _Layout.of(fmt)
+    return _LAYOUTS[fmt]
 
 
 def _parse_datetime(value: str, formats: tuple[str, ...]) -> datetime | None:
@@ -83,6 +183,13 @@ def _parse_datetime(value: str, formats: tuple[str, ...]) -> datetime | None:
                 return datetime.fromisoformat(value)
             except ValueError:
                 continue
+        layout = _layout(fmt)
+        if layout is not None:
+            read = layout.read(value)
+            if isinstance(read, datetime):
+                return read
+            if read is NO_MATCH:
+                continue
         try:
             return datetime.strptime(value, fmt)
         except ValueError:
@@ -90,8 +197,8 @@ def _parse_datetime(value: str, formats: tuple[str, ...]) -> datetime | None:
     return None
 
 
-def _date_value(value: Any, info: ValidationInfo, *, required: bool) -> datetime | None:
-    name = info.field_name or ""
+def _checked_date(value: Any, formats: tuple[str, ...], zone: ZoneInfo, *,
+                  required: bool) -> datetime | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise ValueError("is missing")
@@ -101,35 +208,52 @@ def _date_value(value: Any, info: ValidationInfo, *, required: bool) -> datetime
     text = value.strip()
     if not required and text in _ZERO_DATES:
         return None
-    ctx = _context(info)
-    formats = ctx.formats.get(name, ())
     parsed = _parse_datetime(text, formats)
     if parsed is None:
         raise ValueError(f"{text[:40]!r} matches none of the formats {list(formats)}")
-    return parsed.replace(tzinfo=ctx.zone)
+    return parsed.replace(tzinfo=zone)
 
 
-def _required_date(value: Any, info: ValidationInfo) -> datetime:
-    parsed = _date_value(value, info, required=True)
-    assert parsed is not None  # noqa: S101 - required=True never returns None
-    return parsed
-
-
-def _optional_date(value: Any, info: ValidationInfo) -> datetime | None:
+def _checked_optional_date(value: Any, formats: tuple[str, ...], zone: ZoneInfo) -> datetime | None:
     try:
-        return _date_value(value, info, required=False)
+        return _checked_date(value, formats, zone, required=False)
     except ValueError:
         # An optional date in no known format leaves the item usable: keep it, drop the date.
         return None
 
 
-def _optional_day(value: Any, info: ValidationInfo) -> date | None:
-    parsed = _optional_date(value, info)
+def _checked_optional_day(value: Any, formats: tuple[str, ...], zone: ZoneInfo) -> date | None:
+    parsed = _checked_optional_date(value, formats, zone)
     return parsed.date() if parsed is not None else None
 
 
+# -- the same rules as pydantic validators ---------------------------------------------------
+
+
+def _text(value: Any, info: ValidationInfo) -> str | None:
+    return _checked_text(value, _context(info).max_chars)
+
+
+def _formats(info: ValidationInfo) -> tuple[str, ...]:
+    return _context(info).formats.get(info.field_name or "", ())
+
+
+def _required_date(value: Any, info: ValidationInfo) -> datetime:
+    parsed = _checked_date(value, _formats(info), _context(info).zone, required=True)
+    assert parsed is not None  # noqa: S101 - required=True never returns None
+    return parsed
+
+
+def _optional_date(value: Any, info: ValidationInfo) -> datetime | None:
+    return _checked_optional_date(value, _formats(info), _context(info).zone)
+
+
+def _optional_day(value: Any, info: ValidationInfo) -> date | None:
+    return _checked_optional_day(value, _formats(info), _context(info).zone)
+
+
 SourceId = Annotated[str, BeforeValidator(_source_id)]
-OptionalId = Annotated[str | None, BeforeValidator(lambda v: None if v in (None, "") else _source_id(v))]
+OptionalId = Annotated[str | None, BeforeValidator(_optional_id)]
 Text = Annotated[str | None, BeforeValidator(_text)]
 RequiredDate = Annotated[datetime, BeforeValidator(_required_date)]
 OptionalDate = Annotated[datetime | None, BeforeValidator(_optional_date)]
@@ -183,6 +307,42 @@ _MODELS: dict[ListKind, type[LetterModel] | type[DispositionModel]] = {
     ListKind.SURAT: LetterModel,
     ListKind.DISPOSISI: DispositionModel,
 }
+_DOMAIN: dict[ListKind, type[Letter] | type[Disposition]] = {
+    ListKind.SURAT: Letter,
+    ListKind.DISPOSISI: Disposition,
+}
+
+Check = Callable[[Any], Any]
+
+
+def _field_check(validator: Callable[..., Any], name: str, ctx: ParseContext) -> Check:
+    """The plain function behind a field's validator, bound to the profile's settings."""
+    formats, zone, limit = ctx.formats.get(name, ()), ctx.zone, ctx.max_chars
+    if validator is _source_id or validator is _optional_id:
+        return validator
+    if validator is _text:
+        return lambda value: _checked_text(value, limit)
+    if validator is _required_date:
+        return lambda value: _checked_date(value, formats, zone, required=True)
+    if validator is _optional_date:
+        return lambda value: _checked_optional_date(value, formats, zone)
+    if validator is _optional_day:
+        return lambda value: _checked_optional_day(value, formats, zone)
+    raise TypeError(f"field {name}: no plain check for its validator")  # pragma: no cover
+
+
+def _field_checks(model: type[BaseModel], domain: type[Item], ctx: ParseContext
+                  ) -> tuple[tuple[str, Check], ...]:
+    """Each field's check, in the domain class's field order, read off the model."""
+    checks: dict[str, Check] = {}
+    for name, field in model.model_fields.items():
+        validators = [m.func for m in field.metadata if isinstance(m, BeforeValidator)]
+        if len(validators) != 1:  # pragma: no cover - programming error
+            raise TypeError(f"field {name}: expected exactly one validator")
+        checks[name] = _field_check(validators[0], name, ctx)
+    if set(checks) != set(domain.__slots__):  # pragma: no cover - programming error
+        raise TypeError(f"{model.__name__} and {domain.__name__} have different fields")
+    return tuple((name, checks[name]) for name in domain.__slots__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,38 +358,47 @@ def content_hash(payload: str) -> str:
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=16).hexdigest()
 
 
+# One encoder for every payload: json.dumps with separators would build a new one per call.
+_PAYLOAD_ENCODER: Final = json.JSONEncoder(separators=(",", ":"))
+_FIELDS_ENCODER: Final = json.JSONEncoder()
+
+
 def dump_payload(raw: Any) -> str:
     """The item as received, as compact JSON (non-ASCII escaped, so any text is storable)."""
-    return json.dumps(raw, separators=(",", ":"))
+    return _PAYLOAD_ENCODER.encode(raw)
 
 
 class ItemParser:
     """Parses the items of one list with the profile's field names and date formats."""
 
     def __init__(self, kind: ListKind, spec: ListSpec, *, zone: ZoneInfo, max_chars: int) -> None:
-        """Prepare the field renaming and the validation context once."""
+        """Prepare the field renaming, the validation context and the field checks once."""
         self.kind = kind
         self._model = _MODELS[kind]
+        self._domain = _DOMAIN[kind]
         self._renames = tuple(spec.fields.items())
         self._source_names = dict(spec.fields)
         formats = {name: spec.date_formats.get(name, ()) for name in DATE_FIELDS[kind]}
         self._context = ParseContext(formats=formats, zone=zone, max_chars=max_chars)
+        self._checks = _field_checks(self._model, self._domain, self._context)
 
     def parse(self, year: int, raw: Any) -> Parsed | QuarantineRecord:
         """One raw item → a Parsed item, or a QuarantineRecord saying why not."""
-        payload = dump_payload(raw)
+        payload = _PAYLOAD_ENCODER.encode(raw)
         if not isinstance(raw, dict):
             return QuarantineRecord(
                 self.kind, year, f"item is not a JSON object (got {type(raw).__name__})", payload
             )
         renamed = {canon: raw[source] for canon, source in self._renames if source in raw}
-        try:
-            model = self._model.model_validate(renamed, context=self._context)
-        except ValidationError as exc:
-            return QuarantineRecord(
-                self.kind, year, self._reason(exc), payload, source_id=self._loose_id(renamed)
-            )
-        item = model.to_domain()
+        item = self._checked(renamed)
+        if item is None:
+            try:
+                model = self._model.model_validate(renamed, context=self._context)
+            except ValidationError as exc:
+                return QuarantineRecord(
+                    self.kind, year, self._reason(exc), payload, source_id=self._loose_id(renamed)
+                )
+            item = model.to_domain()
         parent = item.surat_id if isinstance(item, Disposition) else None
         record = ItemRecord(
             kind=self.kind,
@@ -239,9 +408,19 @@ class ItemParser:
             content_hash=content_hash(payload),
             payload=payload,
             parent_id=parent,
-            fields=json.dumps(item_fields(item)),
+            fields=_FIELDS_ENCODER.encode(item_fields(item)),
         )
         return Parsed(record, item)
+
+    def _checked(self, renamed: Mapping[str, Any]) -> Item | None:
+        """The item when every field passes its check; None sends it through the model."""
+        values: dict[str, Any] = {}
+        try:
+            for name, check in self._checks:
+                values[name] = check(renamed.get(name))
+        except ValueError:
+            return None
+        return self._domain(**values)
 
     def domain_item(self, payload: str) -> Item:
         """Parse a stored payload again (for case derivation and replay)."""

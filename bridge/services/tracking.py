@@ -55,10 +55,14 @@ class CaseTracker:
         self._intents = intents
         self._now = now
         self._batch = batch
+        # Overdue cases derived in this round, by case id: their stored document and the
+        # case it was written from, so logging breaches need not parse it back.
+        self._overdue: dict[str, tuple[str, Case]] = {}
 
     def run(self) -> TrackReport:
         """Derive the dirty cases, then refresh cases whose deadline passed, then log breaches."""
         report = TrackReport()
+        self._overdue.clear()
         self._mark_deadlines_passed()
         while keys := self._ledger.dirty_cases(self._batch):
             self._derive_batch(keys, report)
@@ -77,6 +81,8 @@ class CaseTracker:
         by_year: dict[int, list[str]] = defaultdict(list)
         for year, surat_id in keys:
             by_year[year].append(surat_id)
+        # The stored cases of the whole batch in one read, not one query per case.
+        old_rows = self._ledger.get_cases([f"{year}-{surat_id}" for year, surat_id in keys])
         writes: list[CaseWrite] = []
         for year, ids in by_year.items():
             letters, dispositions = self._ledger.case_payloads(year, ids)
@@ -84,17 +90,18 @@ class CaseTracker:
                 letter = self._letter(letters.get(surat_id))
                 items = [d for d in (self._disposition(p) for p in dispositions.get(surat_id, ()))
                          if d is not None]
-                writes.append(self._derive(year, surat_id, letter, items, report))
+                old_row = old_rows.get(f"{year}-{surat_id}")
+                writes.append(self._derive(year, surat_id, letter, items, old_row, report))
         self._ledger.save_cases(writes)
         report.derived += len(writes)
 
     def _derive(self, year: int, surat_id: str, letter: Letter | None,
-                dispositions: list[Disposition], report: TrackReport) -> CaseWrite:
+                dispositions: list[Disposition], old_row: CaseRow | None,
+                report: TrackReport) -> CaseWrite:
         m = self._mappings
         now = self._now()
         case = derive_case(year, letter, dispositions, recogniser=m.recogniser, sop=m.sop,
                            calendar=m.calendar, now=now)
-        old_row = self._ledger.get_case(f"{year}-{surat_id}")
         old = case_from_document(json.loads(old_row.data)) if old_row else None
         if case is None:
             if old is None:
@@ -118,21 +125,36 @@ class CaseTracker:
                         for c in changes)
         row = CaseRow(case.case_id, year, surat_id, case.step, case.overdue, case.next_deadline,
                       json.dumps(case_document(case)), now)
+        if case.overdue:
+            self._overdue[case.case_id] = (row.data, case)
         return CaseWrite(year, surat_id, row, history)
 
     def _log_breaches(self) -> int:
-        breaches = 0
+        due: list[tuple[Case, int, datetime]] = []
         for row in self._ledger.list_cases(overdue=True):
-            case = case_from_document(json.loads(row.data))
+            case = self._stored_case(row)
             if case.next_step is None or case.next_deadline is None:
                 continue
-            if self._ledger.record_breach(case.case_id, case.next_step, case.next_deadline):
+            due.append((case, case.next_step, case.next_deadline))
+        self._overdue.clear()
+        # One transaction for all of them; each is logged the first time it is recorded.
+        first = self._ledger.record_breaches([(case.case_id, step, deadline)
+                                              for case, step, deadline in due])
+        breaches = 0
+        for (case, step, deadline), new in zip(due, first, strict=True):
+            if new:
                 breaches += 1
                 log.warning("sla.breached", case_id=case.case_id, surat_id=case.surat_id,
-                            step=case.next_step, deadline=case.next_deadline.isoformat(),
-                            reached_step=case.step,
+                            step=step, deadline=deadline.isoformat(), reached_step=case.step,
                             next="logged once; the case stays overdue until the step is reached")
         return breaches
+
+    def _stored_case(self, row: CaseRow) -> Case:
+        """A stored case; one derived in this round is not read back from its document."""
+        derived = self._overdue.get(row.case_id)
+        if derived is not None and derived[0] == row.data:
+            return derived[1]
+        return case_from_document(json.loads(row.data))
 
     def letter_of(self, year: int, surat_id: str) -> Letter | None:
         """The stored letter of a case, parsed."""

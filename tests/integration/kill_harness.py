@@ -38,15 +38,6 @@ from bridge.services.intents import INVITATION_AFTER_STEP, INVITATION_STEP, NOTE
 ROOT = Path(__file__).resolve().parents[2]
 POINTS = ("before-post", "after-post", "after-sent")
 
-# The one bug these tests found: a kill after the invitation is recorded as sent and before
-# on_sent has queued its "Langkah 4" note loses that note for good (Pusher._sent marks the entry
-# sent, then calls Cycle.after_sent; Cycle._reconcile only re-derives IntentBuilder.for_case,
-# which never yields that note). The crash-point test pins it as a strict xfail; while it
-# stands, the random kill test counts such losses apart (by their exact signature) instead of
-# failing at random on them. Set to False once the bug is fixed.
-KNOWN_BUG_LOST_FOLLOW_UP_NOTE = True
-
-
 def harness_command(point: str) -> list[str]:
     """The command line that runs one round and kills itself at ``point``."""
     if point not in POINTS:
@@ -101,20 +92,6 @@ class Verdict:
     def missing(self) -> list[str]:
         """Expected refs the server does not hold."""
         return sorted(ref for ref in self.expected if self.counts.get(ref, 0) == 0)
-
-    @property
-    def lost_follow_ups(self) -> list[str]:
-        """Missing "Langkah 4" notes with the known bug's signature: the case's invitation is
-        sent, and the note never reached the outbox."""
-        lost = []
-        for ref in self.missing:
-            year, surat_id, action = self.expected[ref]
-            note_ref = push_ref(year, surat_id, PushAction.NOTE, NOTE_AFTER_INVITATION_STEP)
-            invitation_ref = push_ref(year, surat_id, PushAction.INVITATION, INVITATION_STEP)
-            sent = self.outbox.get(invitation_ref, {}).get("state") == "sent"
-            if action is PushAction.NOTE and ref == note_ref and sent and ref not in self.outbox:
-                lost.append(ref)
-        return lost
 
     def describe(self, refs: list[str]) -> list[str]:
         """Each ref with its outbox state, for a failure message."""

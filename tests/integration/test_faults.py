@@ -832,49 +832,54 @@ def test_an_undecodable_body_fails_one_pass_not_the_cycle(tmp_path: Path,
             bridge.close()
 
 
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "bug: bridge/services/push.py Pusher._push, after a POST times out, looks the ref up at "
+    "once and POSTs again in the same round (posts_per_round); when the server is slow rather "
+    "than down (the POST still queued or being processed past BRIDGE_HTTP_TIMEOUT) the look-up "
+    "runs before the first POST has created anything, finds nothing, and the second POST "
+    "creates a duplicate: here every note and invitation reaches Sisumaker twice. A POST whose "
+    "answer timed out should stay in doubt until a later round's look-up, not be re-sent now"))
+def test_posts_answered_after_the_timeout_are_not_sent_twice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Creating POSTs take 300 ms before the server works on them; the bridge waits 200 ms."""
+    with world(tmp_path, monkeypatch, seed=4902, letters=10) as w:
+        years = years_of(w.state)
+        bridge = open_bridge(w, "bridge", years, http_timeout=0.2, http_max_attempts=2)
+
+        def slow_creates(endpoint: str) -> None:
+            creating = endpoint.startswith("POST {dir}/api/surat")
+            w.state.set_faults(latency_ms=300.0 if creating else 0.0)
+
+        try:
+            cycle = bridge.cycle()
+            w.hooks.append(slow_creates)
+            fault_rounds(cycle, rounds=2)
+            w.hooks.clear()
+            w.state.set_faults()
+            time.sleep(0.5)  # the server finishes the POSTs it was still working on
+            until_clean(bridge, cycle)
+            assert_converged(w, bridge, years)
+        finally:
+            bridge.close()
+
+
 # -- longer variants -------------------------------------------------------------------------
 
 
 @pytest.mark.slow
 def test_5xx_with_the_shipped_backoff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with world(tmp_path, monkeypatch, seed=4901, letters=200) as w:
+    with world(tmp_path, monkeypatch, seed=4901, letters=120) as w:
         years = years_of(w.state)
         bridge = open_bridge(w, "bridge", years, shipped_backoff=True)
         try:
             cycle = bridge.cycle()
             w.state.set_faults(seed=4901, error_rate=0.3, drop_rate=0.05, truncate_rate=0.05)
-            fault_rounds(cycle, rounds=4, budget=240)
+            fault_rounds(cycle, rounds=3, budget=150)
             w.state.set_faults()
             until_clean(bridge, cycle)
             assert_converged(w, bridge, years)
         finally:
             bridge.close()
-
-
-@pytest.mark.slow
-def test_answers_slower_than_the_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every request times out while the server still does the work: POSTs create in the dark."""
-    with world(tmp_path, monkeypatch, seed=4902, letters=24) as w:
-        years = years_of(w.state)
-        # First a clean sync with pushing off, so the timeouts hit the pushes.
-        quiet = open_bridge(w, "bridge", years, push=False)
-        try:
-            assert quiet.cycle().run_once().ok
-        finally:
-            quiet.close()
-        bridge = open_bridge(w, "bridge", years, http_timeout=0.2, http_max_attempts=2)
-        try:
-            cycle = bridge.cycle()
-            w.state.set_faults(latency_ms=300.0)
-            fault_rounds(cycle, rounds=2, budget=120)
-            created_in_the_dark = sum(w.state.post_counts().values())
-            w.state.set_faults()
-            time.sleep(0.5)  # the server finishes what it was still doing
-            until_clean(bridge, cycle)
-            assert_converged(w, bridge, years)
-        finally:
-            bridge.close()
-    assert created_in_the_dark > 0
 
 
 @pytest.mark.slow

@@ -25,7 +25,6 @@ import pytest
 from bridge.simulator import SimServer, SimState, generate
 from tests.integration.conftest import BRIDGE, bridge_env, run_bridge
 from tests.integration.kill_harness import (
-    KNOWN_BUG_LOST_FOLLOW_UP_NOTE,
     Verdict,
     harness_command,
     harness_env,
@@ -141,9 +140,8 @@ def verdict_after(state: SimState, env: dict[str, str], workdir: Path, data: Pat
     return judge(state.pushed(), data / "ledger.sqlite3", MAPPINGS, outbox_lines(shown.stdout))
 
 
-def assert_exactly_once(verdict: Verdict, *, tolerate_lost_follow_ups: bool) -> None:
-    lost = verdict.lost_follow_ups if tolerate_lost_follow_ups else []
-    missing = [ref for ref in verdict.missing if ref not in lost]
+def assert_exactly_once(verdict: Verdict) -> None:
+    missing = verdict.missing
     assert verdict.duplicates == {}, f"duplicates on the server: {verdict.duplicates}"
     assert missing == [], f"pushes missing on the server: {verdict.describe(missing)}"
     assert verdict.unexpected == [], f"pushes no case explains: {verdict.unexpected}"
@@ -152,7 +150,7 @@ def assert_exactly_once(verdict: Verdict, *, tolerate_lost_follow_ups: bool) -> 
     not_sent = [(line["ref"], line["state"], line["last_error"]) for line in lines
                 if line["state"] != "sent"]
     assert not_sent == [], f"outbox entries not sent: {not_sent[:10]}"
-    assert set(verdict.outbox) == set(verdict.expected) - set(lost)
+    assert set(verdict.outbox) == set(verdict.expected)
     wrong_id = [line["ref"] for line in lines
                 if [line["remote_id"]] != verdict.server_ids.get(line["ref"])]
     assert wrong_id == [], f"remote ids that are not the server's: {wrong_id[:10]}"
@@ -171,16 +169,14 @@ def test_sigkill_while_pushing_never_duplicates_nor_loses_a_push(tmp_path: Path,
         post_timeouts = state.stats().get("faults", {}).get("post_timeout", 0)
         final_round(env, tmp_path, state)
         verdict = verdict_after(state, env, tmp_path, data)
-        lost = verdict.lost_follow_ups
         print(f"\npush-kill [{variant.name}]: kills={loop.kills}/{KILLS} "
               f"(during pushes {loop.kills_during_push}, rounds finished before the kill "
               f"{loop.finished_before_kill}, {loop.seconds:.1f} s), post-timeout faults="
               f"{post_timeouts}, cases={verdict.cases}, cases at step 3="
               f"{verdict.cases_at_invitation}, refs on server={len(verdict.counts)}, "
               f"expected={len(verdict.expected)}, duplicates={len(verdict.duplicates)}, "
-              f"missing={len(verdict.missing)} (of which lost follow-up notes, the known bug: "
-              f"{len(lost)}{' ' + ', '.join(lost) if lost else ''})")
-        assert_exactly_once(verdict, tolerate_lost_follow_ups=KNOWN_BUG_LOST_FOLLOW_UP_NOTE)
+              f"missing={len(verdict.missing)}")
+        assert_exactly_once(verdict)
 
         # An idle round afterwards pushes nothing more.
         before = dict(state.pushed()["counts_by_ref"])
@@ -197,18 +193,7 @@ def test_sigkill_while_pushing_never_duplicates_nor_loses_a_push(tmp_path: Path,
 CRASH_POINTS = [
     pytest.param("before-post", id="before-post"),
     pytest.param("after-post", id="after-post"),
-    pytest.param(
-        "after-sent",
-        id="after-sent-before-follow-up-note",
-        marks=pytest.mark.xfail(
-            KNOWN_BUG_LOST_FOLLOW_UP_NOTE,
-            strict=True,
-            reason="bug: a kill after Pusher._sent has marked the invitation sent and before "
-                   "its on_sent (Cycle.after_sent) has queued the 'Langkah 4' note loses that "
-                   "note for good: Cycle._reconcile only re-derives IntentBuilder.for_case, "
-                   "which never yields it (see KNOWN_BUG_LOST_FOLLOW_UP_NOTE)",
-        ),
-    ),
+    pytest.param("after-sent", id="after-sent-before-follow-up-note"),
 ]
 
 
@@ -232,4 +217,4 @@ def test_a_kill_at_each_crash_point_of_an_invitation(tmp_path: Path, point: str)
         final_round(env, tmp_path, state)
         verdict = verdict_after(state, env, tmp_path, data)
         assert verdict.cases_at_invitation >= 1
-        assert_exactly_once(verdict, tolerate_lost_follow_ups=False)
+        assert_exactly_once(verdict)

@@ -10,6 +10,7 @@ from bridge.adapters.ledger.base import SqlBase, from_iso, iso, now_utc
 from bridge.domain.records import CaseRow, CaseWrite, HistoryRow
 
 _IN_CHUNK = 400
+_BREACH_CHUNK = 200  # four values a row: stays under SQLite's bound-variable limit
 
 
 class CaseStore(SqlBase):
@@ -89,6 +90,18 @@ class CaseStore(SqlBase):
             "FROM cases WHERE case_id = ?"), (case_id,))
         return _case(rows[0]) if rows else None
 
+    def get_cases(self, case_ids: Sequence[str]) -> dict[str, CaseRow]:
+        """Several cases at once, by case id; ids without a case are left out."""
+        found: dict[str, CaseRow] = {}
+        for start in range(0, len(case_ids), _IN_CHUNK):
+            chunk = list(case_ids[start:start + _IN_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            for row in self._query(self._sql(
+                    "SELECT case_id, year, surat_id, step, overdue, next_deadline, data, "  # noqa: S608
+                    f"updated_at FROM cases WHERE case_id IN ({marks})"), chunk):
+                found[row[0]] = _case(row)
+        return found
+
     def list_cases(self, *, step: int | None = None, overdue: bool | None = None) -> list[CaseRow]:
         """Cases, newest letters first, filtered by step and overdue state."""
         where, params = [], []
@@ -125,6 +138,38 @@ class CaseStore(SqlBase):
                 (case_id, step, iso(deadline), iso(now_utc())),
             )
             return bool(cur.rowcount)
+
+    def record_breaches(self, breaches: Sequence[tuple[str, int, datetime]]) -> list[bool]:
+        """Remember several SLA breaches in one transaction; for each, as ``record_breach`` says.
+
+        True only for a breach recorded now for the first time (a breach given twice is
+        True once, for its first occurrence).
+        """
+        keys = [(case_id, step, iso(deadline)) for case_id, step, deadline in breaches]
+        if not keys:
+            return []
+        inserted: set[tuple[str, int, str]] = set()
+        logged = iso(now_utc())
+        with self._transaction() as cur:
+            for start in range(0, len(keys), _BREACH_CHUNK):
+                chunk = keys[start:start + _BREACH_CHUNK]
+                # RETURNING names exactly the rows this statement inserted (SQLite >= 3.35).
+                cur.execute(
+                    self._sql(
+                        "INSERT INTO sla_breaches (case_id, step, deadline, logged_at) VALUES "  # noqa: S608
+                        + ",".join(["(?, ?, ?, ?)"] * len(chunk))
+                        + " ON CONFLICT (case_id, step, deadline) DO NOTHING "
+                        "RETURNING case_id, step, deadline"
+                    ),
+                    [value for key in chunk for value in (*key, logged)],
+                )
+                inserted.update((case_id, int(step), deadline)
+                                for case_id, step, deadline in cur.fetchall())
+        first: list[bool] = []
+        for key in keys:
+            first.append(key in inserted)
+            inserted.discard(key)  # a second copy of the same breach is not new
+        return first
 
 
 def _when(text: str | None) -> datetime:
