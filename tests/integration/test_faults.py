@@ -17,7 +17,10 @@ one is clean. Then:
 In process (``bootstrap.build`` + ``Cycle.run_once``), so that a test can move the bridge's
 clock and shorten the exponential backoff of retries (``initial`` 0.02 s instead of 0.5 s).
 Retry-After handling is the shipped code in every test: its waits are never shortened. The
-variants marked ``slow`` use the shipped backoff, or faults that cost seconds per push.
+variants marked ``slow`` use the shipped backoff, or a list of 900 letters.
+
+Two tests pin bugs (strict xfail): an undecodable body kills the cycle, and POSTs answered
+after the client's timeout are sent twice.
 """
 
 from __future__ import annotations
@@ -109,9 +112,6 @@ class World:
     def faults_seen(self) -> Counter[str]:
         return Counter(self.state.stats()["faults"])
 
-    def responses(self) -> Counter[str]:
-        return Counter(self.state.stats()["responses"])
-
 
 @contextmanager
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, seed: int, letters: int = LETTERS,
@@ -165,9 +165,6 @@ class Clock:
     def set(self, moment: datetime) -> None:
         self._offset = moment - datetime.now(UTC)
 
-    def advance(self, delta: timedelta) -> None:
-        self._offset += delta
-
 
 def open_bridge(w: World, name: str, years: tuple[int, ...], *, push: bool = True,
                 clock: Clock | None = None, shipped_backoff: bool = False,
@@ -194,15 +191,13 @@ def open_bridge(w: World, name: str, years: tuple[int, ...], *, push: bool = Tru
 
 
 def fault_rounds(cycle: Cycle, *, rounds: int = FAULT_ROUNDS, budget: float = FAULT_BUDGET_S,
-                 before: Callable[[int], None] | None = None, pause: float = 0.0) -> list[CycleReport]:
+                 pause: float = 0.0) -> list[CycleReport]:
     """A few rounds with the fault on; bounded in count and in time."""
     reports = []
     deadline = time.monotonic() + budget
-    for number in range(rounds):
+    for _ in range(rounds):
         if time.monotonic() > deadline:
             break
-        if before is not None:
-            before(number)
         reports.append(cycle.run_once())
         if pause:
             time.sleep(pause)

@@ -99,7 +99,7 @@ def test_sigkill_of_the_leader_hands_over_without_loss_or_duplicates(
         first.proc.wait(timeout=10)
         second.wait_for("leader.elected", LEADER_TTL + 10)
         handover = time.monotonic() - killed_at
-        second.wait_for("sync.summary", 120, stopped=False, failures=0)
+        second.wait_for("sync.summary", 180, stopped=False, failures=0, push_left=0)
         second.proc.send_signal(signal.SIGTERM)
         assert second.proc.wait(timeout=30) == 0
 
