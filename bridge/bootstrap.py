@@ -127,11 +127,16 @@ class Bridge:
         pusher = None
         if intents is not None:
             pusher = Pusher(self.client(), self.ledger, sync.year_dir, stop=self.stop,
-                            policy=PushPolicy(entries_per_round=pushes_per_round))
+                            policy=PushPolicy(entries_per_round=pushes_per_round,
+                                              resend_after=self._resend_after()))
         cycle = Cycle(self.ledger, sync, self.tracker(), pusher, intents, lease, dry_run=dry_run)
         if pusher is not None:
             pusher.on_sent = cycle.after_sent
         return cycle
+
+    def _resend_after(self) -> timedelta:
+        seconds = self.settings.push_resend_after
+        return timedelta(seconds=2 * self.settings.http_timeout if seconds is None else seconds)
 
     def close(self) -> None:
         """Close the client and the ledger."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -108,7 +109,7 @@ class ListSpec(BaseModel):
                     raise ValueError(f"{name}: {fmt!r} has no % directive")
                 try:
                     datetime.strptime(sample.strftime(fmt), fmt)
-                except ValueError as exc:
+                except (ValueError, re.error) as exc:  # re.error: a directive given twice
                     raise ValueError(f"{name}: {fmt!r} cannot read back its own output") from exc
         return value
 

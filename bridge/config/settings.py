@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     token_refresh_margin: float = Field(300.0, ge=0)
     max_pages: int = Field(10000, ge=1)
     push_enabled: bool = True
+    push_resend_after: float | None = Field(None, ge=0)
     leader_ttl: float = Field(30.0, ge=3, le=3600)
     metrics_port: int = Field(9108, ge=0, le=65535)
     metrics_host: str = "0.0.0.0"  # noqa: S104 - container probes come from outside

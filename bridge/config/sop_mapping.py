@@ -50,7 +50,8 @@ _DAYS_TEXT = re.compile(r"(\d+)\s+hari", re.IGNORECASE)
 def _valid_regex(value: str) -> str:
     try:
         re.compile(value)
-    except re.error as exc:
+    except (re.error, OverflowError, RecursionError) as exc:
+        # OverflowError: a repeat count beyond the engine's limit, e.g. x{4294967296}.
         raise ValueError(f"bad regular expression {value!r}: {exc}") from exc
     return value
 

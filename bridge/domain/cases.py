@@ -35,7 +35,7 @@ disposition anomalies of ``sop.toml`` (shipped: ``disposed_to_other_division``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -109,6 +109,10 @@ def derive_case(
     surat_id = _surat_id(letter, dispositions)
     if surat_id is None:
         return None
+    if not may_be_case(letter.perihal if letter is not None else None,
+                       (d.isi for d in dispositions), has_letter=letter is not None,
+                       recogniser=recogniser):
+        return None  # most letters: nothing more to look at
     seen = _sorted_seen(dispositions, recogniser, calendar)
     verdict, anomalies = _recognise(letter, seen, recogniser)
     if verdict is None:
@@ -135,6 +139,19 @@ def derive_case(
         anomalies=tuple(sorted(anomalies)),
         reason=verdict.reason,
     )
+
+
+def may_be_case(perihal: str | None, instructions: Iterable[str | None], *, has_letter: bool,
+                recogniser: Recogniser) -> bool:
+    """Whether the items of one letter can make a case at all, from their texts alone.
+
+    ``perihal`` is the letter's subject (``has_letter`` False: the letter is not known),
+    ``instructions`` its dispositions' ``isi``. False means ``derive_case`` gives None for
+    them, whatever else they say: neither the subject nor any instruction is recognised.
+    """
+    if has_letter and recogniser.subject_verdict(perihal).matched:
+        return True
+    return any(recogniser.instruction_verdict(isi).matched for isi in instructions)
 
 
 def _surat_id(letter: Letter | None, dispositions: Sequence[Disposition]) -> str | None:

@@ -22,6 +22,9 @@ from bridge.domain.text import Normaliser, NormaliseSettings, words_pattern
 # Job titles repeat endlessly across 150,000 dispositions, so their roles are memoised; the
 # bound keeps a flood of distinct hostile titles from growing the memo without limit.
 _ROLE_MEMO_LIMIT = 8192
+# Subjects and instructions repeat too ("Mohon ditindaklanjuti", a subject re-derived each time
+# one of its dispositions changes): their verdicts are memoised under the same kind of bound.
+_VERDICT_MEMO_LIMIT = 8192
 
 
 class Role(StrEnum):
@@ -171,6 +174,9 @@ class Recogniser:
         )
         self._roles = tuple((role, CompiledRule.build(r, self._normalise)) for role, r in spec.roles)
         self._role_memo: dict[str, tuple[Role, str]] = {}
+        # The rules never change once compiled, so a verdict depends on the text alone.
+        self._subject_memo: dict[str | None, Verdict] = {}
+        self._instruction_memo: dict[str | None, Verdict] = {}
 
     @property
     def normalise(self) -> Normaliser:
@@ -188,11 +194,15 @@ class Recogniser:
 
     def is_request(self, letter: Letter) -> bool:
         """Whether ``letter`` asks Diskominfo to develop a system or an application."""
-        return self._request.evaluate(self._normalise(letter.perihal)).matched
+        return self.subject_verdict(letter.perihal).matched
 
     def subject_verdict(self, perihal: str | None) -> Verdict:
         """The request rule on a bare subject line."""
-        return self._request.evaluate(self._normalise(perihal))
+        verdict = self._subject_memo.get(perihal)
+        if verdict is None:
+            verdict = self._request.evaluate(self._normalise(perihal))
+            _remember(self._subject_memo, perihal, verdict)
+        return verdict
 
     def instruction_verdict(self, isi: str | None) -> Verdict:
         """Whether a disposition's instruction speaks of a development request.
@@ -201,7 +211,11 @@ class Recogniser:
         """
         if self._instruction is None:
             return Verdict(False, "instruction", "instruction: no rule configured")
-        return self._instruction.evaluate(self._normalise(isi))
+        verdict = self._instruction_memo.get(isi)
+        if verdict is None:
+            verdict = self._instruction.evaluate(self._normalise(isi))
+            _remember(self._instruction_memo, isi, verdict)
+        return verdict
 
     def role_of(self, jabatan: str | None) -> Role:
         """The SOP role a free-text job title names (``Role.UNKNOWN`` when none does)."""
@@ -262,3 +276,10 @@ class Recogniser:
             if got is role:
                 message = f"must not be {role.value} ({why})"
                 yield ExampleFailure(spec.name, "miss", index, text, message)
+
+
+def _remember(memo: dict[str | None, Verdict], text: str | None, verdict: Verdict) -> None:
+    """Keep a verdict, starting the memo afresh once it reaches its bound."""
+    if len(memo) >= _VERDICT_MEMO_LIMIT:
+        memo.clear()
+    memo[text] = verdict

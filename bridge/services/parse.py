@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -52,19 +53,19 @@ def _context(info: ValidationInfo) -> ParseContext:
 
 
 def _source_id(value: Any) -> str:
-    if isinstance(value, bool):
-        raise ValueError(f"expected an id, got {value!r}")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, str):
+    if isinstance(value, str):  # the usual case first; a string is no bool, int or float
         stripped = value.strip()
         if not stripped:
             raise ValueError("is empty")
         if len(stripped) > 64:
             raise ValueError(f"is {len(stripped)} characters; an id has at most 64")
         return stripped
+    if isinstance(value, bool):
+        raise ValueError(f"expected an id, got {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     if value is None:
         raise ValueError("is null")
     raise ValueError(f"expected a string or a number, got {type(value).__name__}")
@@ -96,69 +97,63 @@ _COUNTED: Final = "-/:.T"  # characters no numeric directive of strptime ever ma
 
 @dataclass(frozen=True, slots=True)
 class _Layout:
-    """A date format read by slicing, exactly as ``datetime.strptime`` reads it.
+    """A date format read with one regular expression, exactly as ``datetime.strptime`` reads it.
 
     ``read`` answers a datetime only for a value in the format's canonical shape (ASCII
     digits of each directive's full width, the literal characters in place), which strptime
     reads the same way; ``NO_MATCH`` when strptime certainly refuses the value (a literal
-    character it needs is missing or extra); None when only strptime can tell.
+    character it needs is missing or extra: no numeric directive reads one); None when only
+    strptime can tell.
     """
 
-    width: int
-    slices: tuple[tuple[int, int], ...]  # one per datetime argument, year first
-    literals: tuple[tuple[int, str], ...]
+    pattern: re.Pattern[str]
+    groups: tuple[int, ...]  # the group of each datetime argument, year first
     counts: tuple[tuple[str, int], ...]
 
     @classmethod
     def of(cls, fmt: str) -> _Layout | None:
         """The layout of ``fmt``, or None when it is not such a simple format."""
-        positions: dict[str, tuple[int, int]] = {}
-        literals: list[tuple[int, str]] = []
-        at = index = 0
+        order: list[str] = []
+        literals: list[str] = []
+        pattern = ""
+        index = 0
         while index < len(fmt):
             char = fmt[index]
             if char == "%":
                 directive = fmt[index + 1:index + 2]
-                if directive not in _WIDTHS or directive in positions:
+                if directive not in _WIDTHS or directive in order:
                     return None
-                positions[directive] = (at, at + _WIDTHS[directive])
-                at += _WIDTHS[directive]
+                order.append(directive)
+                pattern += f"([0-9]{{{_WIDTHS[directive]}}})"
                 index += 2
             elif char in _LITERALS and not (char == " " and fmt[index + 1:index + 2] == " "):
-                literals.append((at, char))
-                at += 1
+                literals.append(char)
+                pattern += re.escape(char)
                 index += 1
             else:
                 return None
-        if not {"Y", "m", "d"} <= positions.keys():
-            return None
-        present = "".join(d for d in _ORDER if d in positions)
-        if present != _ORDER[:len(present)]:
-            return None  # e.g. minutes without hours: leave it to strptime
-        counts = tuple((c, sum(1 for _, lit in literals if lit == c)) for c in _COUNTED)
-        return cls(at, tuple(positions[d] for d in present), tuple(literals), counts)
+        present = "".join(d for d in _ORDER if d in order)
+        if len(present) < 3 or present != _ORDER[:len(present)]:
+            return None  # no full date, or e.g. minutes without hours: leave it to strptime
+        counts = tuple((c, literals.count(c)) for c in _COUNTED)
+        return cls(re.compile(pattern), tuple(order.index(d) + 1 for d in present), counts)
 
     def read(self, value: str) -> datetime | _NoMatch | None:
         """See the class: a datetime, ``NO_MATCH``, or None (ask strptime)."""
-        if not value.isascii():
-            return None
-        upper = value.upper()
-        for char, count in self.counts:
-            if upper.count(char) != count:
-                return NO_MATCH
-        if len(value) != self.width:
-            return None
-        for at, char in self.literals:
-            if value[at] != char:
-                return None
-        parts = [value[start:end] for start, end in self.slices]
-        if not all(part.isdigit() for part in parts):
-            return None
-        year, month, day, hour, minute, second = (*map(int, parts), 0, 0, 0)[:6]
-        try:
-            return datetime(year, month, day, hour, minute, second)
-        except ValueError:
-            return None  # out of range: strptime refuses it too, let it say so
+        found = self.pattern.fullmatch(value)
+        if found is not None:
+            numbers = [int(found.group(g)) for g in self.groups]
+            year, month, day, hour, minute, second = (*numbers, 0, 0, 0)[:6]
+            try:
+                return datetime(year, month, day, hour, minute, second)
+            except ValueError:
+                return None  # out of range: strptime refuses it too, let it say so
+        if value.isascii():
+            upper = value.upper()
+            for char, count in self.counts:
+                if upper.count(char) != count:
+                    return NO_MATCH
+        return None
 
 
 class _NoMatch:
@@ -331,18 +326,17 @@ def _field_check(validator: Callable[..., Any], name: str, ctx: ParseContext) ->
     raise TypeError(f"field {name}: no plain check for its validator")  # pragma: no cover
 
 
-def _field_checks(model: type[BaseModel], domain: type[Item], ctx: ParseContext
-                  ) -> tuple[tuple[str, Check], ...]:
-    """Each field's check, in the domain class's field order, read off the model."""
-    checks: dict[str, Check] = {}
+def _validators(model: type[BaseModel], domain: type[Item]) -> dict[str, Callable[..., Any]]:
+    """Each field's validator, read off the model (whose fields are the domain class's)."""
+    found: dict[str, Callable[..., Any]] = {}
     for name, field in model.model_fields.items():
         validators = [m.func for m in field.metadata if isinstance(m, BeforeValidator)]
         if len(validators) != 1:  # pragma: no cover - programming error
             raise TypeError(f"field {name}: expected exactly one validator")
-        checks[name] = _field_check(validators[0], name, ctx)
-    if set(checks) != set(domain.__slots__):  # pragma: no cover - programming error
+        found[name] = validators[0]
+    if set(found) != set(domain.__slots__):  # pragma: no cover - programming error
         raise TypeError(f"{model.__name__} and {domain.__name__} have different fields")
-    return tuple((name, checks[name]) for name in domain.__slots__)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,7 +374,14 @@ class ItemParser:
         self._source_names = dict(spec.fields)
         formats = {name: spec.date_formats.get(name, ()) for name in DATE_FIELDS[kind]}
         self._context = ParseContext(formats=formats, zone=zone, max_chars=max_chars)
-        self._checks = _field_checks(self._model, self._domain, self._context)
+        # Each field's rule, read from the model: text fields are checked inline (the
+        # commonest rule), every other field by its plain function. Fields the profile does
+        # not name are never in a renamed item: they are checked as absent (None).
+        validators = _validators(self._model, self._domain)
+        self._texts = tuple((name, spec.fields.get(name)) for name, validator in validators.items()
+                            if validator is _text)
+        self._others = tuple((name, spec.fields.get(name), _field_check(validator, name, self._context))
+                             for name, validator in validators.items() if validator is not _text)
 
     def parse(self, year: int, raw: Any) -> Parsed | QuarantineRecord:
         """One raw item → a Parsed item, or a QuarantineRecord saying why not."""
@@ -389,9 +390,9 @@ class ItemParser:
             return QuarantineRecord(
                 self.kind, year, f"item is not a JSON object (got {type(raw).__name__})", payload
             )
-        renamed = {canon: raw[source] for canon, source in self._renames if source in raw}
-        item = self._checked(renamed)
+        item = self._checked(raw)
         if item is None:
+            renamed = {canon: raw[source] for canon, source in self._renames if source in raw}
             try:
                 model = self._model.model_validate(renamed, context=self._context)
             except ValidationError as exc:
@@ -412,12 +413,22 @@ class ItemParser:
         )
         return Parsed(record, item)
 
-    def _checked(self, renamed: Mapping[str, Any]) -> Item | None:
-        """The item when every field passes its check; None sends it through the model."""
+    def _checked(self, raw: dict[str, Any]) -> Item | None:
+        """The item when every field passes its rule; None sends it through the model.
+
+        Reads each field under its profile name, as the model reads the renamed item.
+        """
         values: dict[str, Any] = {}
+        limit = self._context.max_chars
         try:
-            for name, check in self._checks:
-                values[name] = check(renamed.get(name))
+            for name, source in self._texts:
+                value = raw.get(source) if source is not None else None
+                if value is None or (value.__class__ is str and len(value) <= limit):
+                    values[name] = value
+                else:
+                    values[name] = _checked_text(value, limit)
+            for name, source, check in self._others:
+                values[name] = check(raw.get(source) if source is not None else None)
         except ValueError:
             return None
         return self._domain(**values)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
@@ -46,6 +47,9 @@ class PushPolicy:
     # In the daemon, a big backlog (the first run) must not keep the lists from being polled:
     # the rest of the outbox waits for the next round. None: push everything due.
     entries_per_round: int | None = None
+    # An in-doubt push is sent again only this long after its last attempt: a POST that timed
+    # out may still be landing on a slow server. The default is twice the HTTP timeout.
+    resend_after: timedelta = timedelta(seconds=60)
 
 
 class Pusher:
@@ -53,7 +57,8 @@ class Pusher:
 
     def __init__(self, api: SisumakerApi, ledger: Ledger, year_dir: Callable[[int], YearDir], *,
                  policy: PushPolicy | None = None, stop: StopSignal | None = None,
-                 on_sent: Callable[[OutboxEntry, str], None] | None = None) -> None:
+                 on_sent: Callable[[OutboxEntry, str], None] | None = None,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         """``on_sent`` runs after a push is recorded as sent (e.g. to queue a follow-up note)."""
         self._api = api
         self._ledger = ledger
@@ -61,6 +66,7 @@ class Pusher:
         self._policy = policy or PushPolicy()
         self._stop = stop or StopSignal()
         self.on_sent = on_sent
+        self._now = now
 
     def run(self) -> PushReport:
         """Push every due entry, oldest first, until none is left or a stop is asked for."""
@@ -92,8 +98,15 @@ class Pusher:
             return
 
     def _push(self, entry: OutboxEntry, report: PushReport, bound: structlog.BoundLogger) -> None:
-        if entry.state is OutboxState.SENDING and self._found(entry, report, bound):
-            return
+        if entry.state is OutboxState.SENDING:
+            if self._found(entry, report, bound):
+                return
+            if self._now() - entry.updated_at < self._policy.resend_after:
+                report.deferred += 1
+                bound.info("push.waiting", reason="not on the server yet; the last attempt is "
+                                                  "recent and may still be landing",
+                           next="looking it up again in a later round")
+                return
         if entry.attempts >= self._policy.give_up_after:
             self._ledger.mark_failed(entry.id, f"gave up after {entry.attempts} attempts; "
                                                f"last error: {entry.last_error}")
@@ -119,16 +132,25 @@ class Pusher:
                                 next="marked failed; other cases go on; "
                                      "after a fix: bridge outbox retry ID")
                     return
+                if exc.status_code in _NOT_TAKEN:
+                    bound.warning("push.rejected_for_now", reason=last_error,
+                                  next="the server took nothing; sending again after its wait")
+                    continue
                 bound.warning("push.uncertain", reason=last_error,
-                              next="looking the ref up before sending again")
-                if exc.status_code not in _NOT_TAKEN and self._found(entry, report, bound):
-                    return
-                continue
+                              next="looking the ref up; if the server has none, sending again "
+                                   "in a later round, since a slow POST may still land")
+                if not self._found(entry, report, bound):
+                    self._defer(entry, last_error, report, bound)
+                return
             self._sent(entry, remote_id, report, bound, event="push.sent")
             return
-        self._ledger.mark_in_doubt(entry.id, last_error)
+        self._defer(entry, last_error, report, bound)
+
+    def _defer(self, entry: OutboxEntry, error: str, report: PushReport,
+               bound: structlog.BoundLogger) -> None:
+        self._ledger.mark_in_doubt(entry.id, error)
         report.deferred += 1
-        bound.warning("push.deferred", reason=last_error,
+        bound.warning("push.deferred", reason=error,
                       next="the next round looks the ref up, then sends if the server has none")
 
     def _found(self, entry: OutboxEntry, report: PushReport,

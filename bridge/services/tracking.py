@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import structlog
 
 from bridge.config.sop_mapping import SopMappings
-from bridge.domain.cases import Case, ChangeKind, derive_case, diff_cases
+from bridge.domain.cases import Case, ChangeKind, derive_case, diff_cases, may_be_case
 from bridge.domain.items import Disposition, Letter, ListKind, item_from_fields
 from bridge.domain.outbox import OutboxIntent
 from bridge.domain.records import CaseRow, CaseWrite, HistoryRow
@@ -46,7 +46,7 @@ class CaseTracker:
         *,
         intents: IntentBuilder | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        batch: int = 500,
+        batch: int = 2000,
     ) -> None:
         """``intents`` None: pushing is off, no intent is computed."""
         self._ledger = ledger
@@ -87,21 +87,39 @@ class CaseTracker:
         for year, ids in by_year.items():
             letters, dispositions = self._ledger.case_payloads(year, ids)
             for surat_id in ids:
-                letter = self._letter(letters.get(surat_id))
-                items = [d for d in (self._disposition(p) for p in dispositions.get(surat_id, ()))
-                         if d is not None]
+                letter = letters.get(surat_id)
+                items = [json.loads(p) for p in dispositions.get(surat_id, ())]
                 old_row = old_rows.get(f"{year}-{surat_id}")
-                writes.append(self._derive(year, surat_id, letter, items, old_row, report))
+                writes.append(self._derive(year, surat_id, None if letter is None else json.loads(letter),
+                                           items, old_row, report))
         self._ledger.save_cases(writes)
         report.derived += len(writes)
 
-    def _derive(self, year: int, surat_id: str, letter: Letter | None,
-                dispositions: list[Disposition], old_row: CaseRow | None,
-                report: TrackReport) -> CaseWrite:
+    def _case(self, year: int, letter_fields: dict[str, object] | None,
+              disposition_fields: list[dict[str, object]], now: datetime
+              ) -> tuple[Case | None, Letter | None]:
+        """The case of one letter's stored items (their canonical fields), and its letter.
+
+        Most letters are no request: their texts alone say so, and their items are not
+        even built.
+        """
         m = self._mappings
-        now = self._now()
+        if not may_be_case(_text(letter_fields, "perihal"),
+                           (_text(d, "isi") for d in disposition_fields),
+                           has_letter=letter_fields is not None, recogniser=m.recogniser):
+            return None, None
+        letter = self._letter(letter_fields)
+        dispositions = [d for d in (self._disposition(f) for f in disposition_fields)
+                        if d is not None]
         case = derive_case(year, letter, dispositions, recogniser=m.recogniser, sop=m.sop,
                            calendar=m.calendar, now=now)
+        return case, letter
+
+    def _derive(self, year: int, surat_id: str, letter_fields: dict[str, object] | None,
+                disposition_fields: list[dict[str, object]], old_row: CaseRow | None,
+                report: TrackReport) -> CaseWrite:
+        now = self._now()
+        case, letter = self._case(year, letter_fields, disposition_fields, now)
         old = case_from_document(json.loads(old_row.data)) if old_row else None
         if case is None:
             if old is None:
@@ -159,20 +177,27 @@ class CaseTracker:
     def letter_of(self, year: int, surat_id: str) -> Letter | None:
         """The stored letter of a case, parsed."""
         letters, _ = self._ledger.case_payloads(year, [surat_id])
-        return self._letter(letters.get(surat_id))
+        payload = letters.get(surat_id)
+        return self._letter(None if payload is None else json.loads(payload))
 
-    def _letter(self, payload: str | None) -> Letter | None:
-        item = self._parse(ListKind.SURAT, payload)
+    def _letter(self, fields: dict[str, object] | None) -> Letter | None:
+        item = self._parse(ListKind.SURAT, fields)
         return item if isinstance(item, Letter) else None
 
-    def _disposition(self, payload: str) -> Disposition | None:
-        item = self._parse(ListKind.DISPOSISI, payload)
+    def _disposition(self, fields: dict[str, object]) -> Disposition | None:
+        item = self._parse(ListKind.DISPOSISI, fields)
         return item if isinstance(item, Disposition) else None
 
     @staticmethod
-    def _parse(kind: ListKind, fields: str | None) -> Letter | Disposition | None:
+    def _parse(kind: ListKind, fields: dict[str, object] | None) -> Letter | Disposition | None:
         # The canonical fields were written when the item was validated and stored.
-        return None if fields is None else item_from_fields(kind, json.loads(fields))
+        return None if fields is None else item_from_fields(kind, fields)
+
+
+def _text(fields: dict[str, object] | None, name: str) -> str | None:
+    """A text field of an item's canonical fields, as the built item would hold it."""
+    value = fields.get(name) if fields is not None else None
+    return value if isinstance(value, str) else None
 
 
 def _source(kind: ChangeKind, subject: str, case: Case) -> str:

@@ -40,6 +40,8 @@ def bridge_env(sim: SimServer, data_dir: Path, **extra: str) -> dict[str, str]:
         BRIDGE_DATA_DIR=str(data_dir),
         BRIDGE_LOG_FORMAT="json",
         BRIDGE_METRICS_PORT="0",
+        # The simulator answers in milliseconds: an in-doubt push may be sent again after 1 s.
+        BRIDGE_PUSH_RESEND_AFTER="1",
     )
     env.update(extra)
     return env

@@ -19,8 +19,8 @@ clock and shorten the exponential backoff of retries (``initial`` 0.02 s instead
 Retry-After handling is the shipped code in every test: its waits are never shortened. The
 variants marked ``slow`` use the shipped backoff, or a list of 900 letters.
 
-Two tests pin bugs (strict xfail): an undecodable body kills the cycle, and POSTs answered
-after the client's timeout are sent twice.
+Two of them found bugs, since fixed: an undecodable body killed the cycle, and POSTs answered
+after the client's timeout were sent twice.
 """
 
 from __future__ import annotations
@@ -175,6 +175,7 @@ def open_bridge(w: World, name: str, years: tuple[int, ...], *, push: bool = Tru
         "sisumaker_password": DEFAULT_PASSWORD, "data_dir": w.tmp / name, "log_format": "json",
         "years": years, "push_enabled": push,
     }
+    values.setdefault("push_resend_after", 0.3)  # the simulator answers in milliseconds
     values.update(settings)
     bridge = build(load_settings(**values))
     client = bridge.client()
@@ -511,7 +512,7 @@ def test_429_with_retry_after_over_the_cap_fails_fast_and_never_calls_early(
     assert any("over the cap" in f or "Retry-After" in f for f in failures), failures[:5]
 
 
-@pytest.mark.parametrize("server_ahead_s", [0.0, 1.5], ids=["expiry-seen-by-the-client",
+@pytest.mark.parametrize("server_ahead_s", [0.0, 3.0], ids=["expiry-seen-by-the-client",
                                                            "server-clock-ahead"])
 def test_tokens_expiring_in_the_middle_of_a_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  server_ahead_s: float) -> None:
@@ -540,7 +541,7 @@ def test_tokens_expiring_in_the_middle_of_a_pass(tmp_path: Path, monkeypatch: py
           f"{stats['responses'].get('401')}, tokens issued {stats['tokens_issued']}, {figures}")
     assert stats["tokens_issued"] >= 5, "no token expired in the middle of a round"
     if server_ahead_s:
-        assert stats["responses"].get("401", 0) >= 3, stats["responses"]
+        assert stats["responses"].get("401", 0) >= 2, stats["responses"]
 
 
 def test_tokens_revoked_between_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -799,13 +800,6 @@ def test_everything_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert {"error", "drop", "truncate", "post_timeout"} <= set(seen), dict(seen)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "bug: bridge/adapters/sisumaker/client.py SisumakerClient._read (and _server_message) "
-    "catch json.JSONDecodeError and UnicodeDecodeError only; a body holding an integer over "
-    "Python's 4300-digit limit makes json.loads raise a plain ValueError, which escapes the "
-    "client, ListPoller and SyncService._run_list (BridgeError only) and kills the whole cycle; "
-    "it should be a retriable 'non-JSON body' like a truncated one: that list's pass fails, "
-    "the other lists sync"))
 def test_an_undecodable_body_fails_one_pass_not_the_cycle(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     with world(tmp_path, monkeypatch, seed=4801, letters=30) as w:
@@ -827,13 +821,6 @@ def test_an_undecodable_body_fails_one_pass_not_the_cycle(tmp_path: Path,
             bridge.close()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: bridge/services/push.py Pusher._push, after a POST times out, looks the ref up at "
-    "once and POSTs again in the same round (posts_per_round); when the server is slow rather "
-    "than down (the POST still queued or being processed past BRIDGE_HTTP_TIMEOUT) the look-up "
-    "runs before the first POST has created anything, finds nothing, and the second POST "
-    "creates a duplicate: here every note and invitation reaches Sisumaker twice. A POST whose "
-    "answer timed out should stay in doubt until a later round's look-up, not be re-sent now"))
 def test_posts_answered_after_the_timeout_are_not_sent_twice(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Creating POSTs take 300 ms before the server works on them; the bridge waits 200 ms."""

@@ -130,6 +130,7 @@ def kill_loop(env: dict[str, str], workdir: Path, state: SimState, variant: Vari
 
 def final_round(env: dict[str, str], workdir: Path, state: SimState) -> None:
     state.set_faults()  # no faults, no latency
+    time.sleep(1.5)  # past BRIDGE_PUSH_RESEND_AFTER, so in-doubt pushes may be sent again
     done = run_bridge(["sync", "--once"], env, workdir, timeout=FINAL_TIMEOUT_S)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import re
 import shutil
 import tempfile
 import tomllib
@@ -571,21 +570,11 @@ def _replace(name: str, old: str, new: str) -> str:
     return text.replace(old, new, 1)
 
 
-@pytest.mark.xfail(strict=True, raises=re.error, reason=(
-    "bug: bridge/config/profile.py ListSpec._formats_work catches only ValueError around "
-    "strptime; a date format that repeats a directive ('%Y-%m-%d %H:%M:%S %Y') makes strptime "
-    "raise re.error ('redefinition of group name'), which escapes load_profile instead of a "
-    "MappingError naming sisumaker.toml and the key"))
 def test_a_date_format_repeating_a_directive_is_a_mapping_error() -> None:
     load_with(PROFILE_FILE, _replace(PROFILE_FILE, '"%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",',
                                      '"%Y-%m-%d %H:%M:%S %Y", "%Y-%m-%d %H:%M",'))
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError, reason=(
-    "bug: bridge/config/sop_mapping.py _valid_regex catches only re.error; a pattern with a "
-    "repetition count over the regex engine's limit ('x{4294967296}') makes re.compile raise "
-    "OverflowError, which escapes load_sop_mappings instead of a MappingError naming "
-    "recognition.toml and the key"))
 def test_a_pattern_with_a_huge_repeat_is_a_mapping_error() -> None:
     load_with(RECOGNITION_FILE, _replace(RECOGNITION_FILE, "patterns = [\n",
                                          "patterns = [\n    'x{4294967296}',\n"))

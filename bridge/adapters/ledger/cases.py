@@ -54,34 +54,27 @@ class CaseStore(SqlBase):
         return letters, dispositions
 
     def save_cases(self, writes: Sequence[CaseWrite]) -> None:
-        """Store derived cases and their history, and clear their dirty marks, in one go."""
+        """Store derived cases and their history, and clear their dirty marks, in one go.
+
+        One statement per kind of change for the whole batch (each case is written once).
+        """
+        gone = [(f"{w.year}-{w.surat_id}",) for w in writes if w.row is None]
+        kept = [_case_params(w.row) for w in writes if w.row is not None]
+        history = [(f"{w.year}-{w.surat_id}", iso(h.at), h.kind, h.description, h.source)
+                   for w in writes for h in w.history]
         with self._transaction() as cur:
-            for write in writes:
-                case_id = f"{write.year}-{write.surat_id}"
-                if write.row is None:
-                    cur.execute(self._sql("DELETE FROM cases WHERE case_id = ?"), (case_id,))
-                else:
-                    self._upsert_case(cur, write.row)
+            if gone:
+                cur.executemany(self._sql("DELETE FROM cases WHERE case_id = ?"), gone)
+            if kept:
+                cur.executemany(self._sql(_UPSERT_CASE), kept)
+            if history:
                 cur.executemany(
                     self._sql("INSERT INTO case_history (case_id, at, kind, description, source) "
-                              "VALUES (?, ?, ?, ?, ?)"),
-                    [(case_id, iso(h.at), h.kind, h.description, h.source) for h in write.history],
-                )
-                cur.execute(self._sql("DELETE FROM dirty_cases WHERE year = ? AND surat_id = ?"),
-                            (write.year, write.surat_id))
-
-    def _upsert_case(self, cur: Any, row: CaseRow) -> None:
-        cur.execute(
-            self._sql(
-                "INSERT INTO cases (case_id, year, surat_id, step, overdue, next_deadline, data, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (case_id) DO UPDATE SET step = excluded.step, "
-                "overdue = excluded.overdue, next_deadline = excluded.next_deadline, "
-                "data = excluded.data, updated_at = excluded.updated_at"
-            ),
-            (row.case_id, row.year, row.surat_id, row.step, int(row.overdue),
-             iso(row.next_deadline), row.data, iso(row.updated_at), iso(row.updated_at)),
-        )
+                              "VALUES (?, ?, ?, ?, ?)"), history)
+            if writes:
+                cur.executemany(
+                    self._sql("DELETE FROM dirty_cases WHERE year = ? AND surat_id = ?"),
+                    [(w.year, w.surat_id) for w in writes])
 
     def get_case(self, case_id: str) -> CaseRow | None:
         """One case."""
@@ -170,6 +163,20 @@ class CaseStore(SqlBase):
             first.append(key in inserted)
             inserted.discard(key)  # a second copy of the same breach is not new
         return first
+
+
+_UPSERT_CASE = (
+    "INSERT INTO cases (case_id, year, surat_id, step, overdue, next_deadline, data, "
+    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (case_id) DO UPDATE SET step = excluded.step, "
+    "overdue = excluded.overdue, next_deadline = excluded.next_deadline, "
+    "data = excluded.data, updated_at = excluded.updated_at"
+)
+
+
+def _case_params(row: CaseRow) -> tuple[Any, ...]:
+    return (row.case_id, row.year, row.surat_id, row.step, int(row.overdue),
+            iso(row.next_deadline), row.data, iso(row.updated_at), iso(row.updated_at))
 
 
 def _when(text: str | None) -> datetime:

@@ -303,7 +303,7 @@ class SisumakerClient:
             return None
         try:
             body = json.loads(response.content)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except ValueError:  # JSONDecodeError, UnicodeDecodeError, an integer too long to read
             raise RetriableApiError(
                 f"{where}: truncated or non-JSON body ({len(response.content)} bytes)",
                 status_code=response.status_code,
@@ -320,7 +320,7 @@ class SisumakerClient:
 def _server_message(response: httpx.Response, profile: Profile) -> str:
     try:
         body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except ValueError:
         return ""
     if isinstance(body, Mapping):
         message = body.get(profile.http.message_key)
