@@ -31,6 +31,11 @@ from bridge.domain.records import ItemRecord, QuarantineRecord
 ISO_SECONDS = "%Y-%m-%d %H:%M:%S"
 # MySQL writes "no date" as zeros; in an optional date it means "not yet", not garbage.
 _ZERO_DATES = frozenset({"0000-00-00", "0000-00-00 00:00:00", "00-00-0000"})
+# Exactly "YYYY-MM-DD HH:MM:SS": fromisoformat alone would also take week dates and offsets.
+_ISO_SECONDS_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+# Control characters and lone surrogates cannot key an item: a database refuses some of them
+# (PostgreSQL: NUL; any UTF-8 store: surrogates), and none belongs in an id.
+_BAD_ID_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +64,14 @@ def _source_id(value: Any) -> str:
             raise ValueError("is empty")
         if len(stripped) > 64:
             raise ValueError(f"is {len(stripped)} characters; an id has at most 64")
+        if _BAD_ID_CHARACTER.search(stripped):
+            raise ValueError(f"holds a control character or a lone surrogate: {stripped!a}")
         return stripped
     if isinstance(value, bool):
         raise ValueError(f"expected an id, got {value!r}")
     if isinstance(value, int):
+        if not -(10**64) < value < 10**64:
+            raise ValueError("is a number too long for an id; an id has at most 64 digits")
         return str(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -172,7 +181,7 @@ def _layout(fmt: str) -> _Layout | None:
 
 def _parse_datetime(value: str, formats: tuple[str, ...]) -> datetime | None:
     for fmt in formats:
-        if fmt == ISO_SECONDS and len(value) == 19:
+        if fmt == ISO_SECONDS and _ISO_SECONDS_SHAPE.fullmatch(value):
             # fromisoformat is about ten times faster than strptime for the common case.
             try:
                 return datetime.fromisoformat(value)
@@ -455,6 +464,9 @@ class ItemParser:
     def _loose_id(renamed: Mapping[str, Any]) -> str | None:
         value = renamed.get("id")
         if isinstance(value, str | int) and not isinstance(value, bool):
-            text = str(value).strip()
-            return text[:64] or None
+            try:
+                text = str(value).strip()[:64]
+            except ValueError:  # an integer too long to print
+                return None
+            return text if text and not _BAD_ID_CHARACTER.search(text) else None
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -46,7 +47,7 @@ class CaseTracker:
         *,
         intents: IntentBuilder | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        batch: int = 2000,
+        batch: int = 500,
     ) -> None:
         """``intents`` None: pushing is off, no intent is computed."""
         self._ledger = ledger
@@ -55,9 +56,9 @@ class CaseTracker:
         self._intents = intents
         self._now = now
         self._batch = batch
-        # Overdue cases derived in this round, by case id: their stored document and the
-        # case it was written from, so logging breaches need not parse it back.
-        self._overdue: dict[str, tuple[str, Case]] = {}
+        # Overdue cases derived in this round, by case id: the digest of their stored
+        # document and their breach, so logging breaches need not parse the document back.
+        self._overdue: dict[str, tuple[bytes, _Breach | None]] = {}
 
     def run(self) -> TrackReport:
         """Derive the dirty cases, then refresh cases whose deadline passed, then log breaches."""
@@ -144,35 +145,35 @@ class CaseTracker:
         row = CaseRow(case.case_id, year, surat_id, case.step, case.overdue, case.next_deadline,
                       json.dumps(case_document(case)), now)
         if case.overdue:
-            self._overdue[case.case_id] = (row.data, case)
+            self._overdue[case.case_id] = (_digest(row.data), _breach_of(case))
         return CaseWrite(year, surat_id, row, history)
 
     def _log_breaches(self) -> int:
-        due: list[tuple[Case, int, datetime]] = []
-        for row in self._ledger.list_cases(overdue=True):
-            case = self._stored_case(row)
-            if case.next_step is None or case.next_deadline is None:
-                continue
-            due.append((case, case.next_step, case.next_deadline))
+        due = [breach for row in self._ledger.list_cases(overdue=True)
+               if (breach := self._stored_breach(row)) is not None]
         self._overdue.clear()
         # One transaction for all of them; each is logged the first time it is recorded.
-        first = self._ledger.record_breaches([(case.case_id, step, deadline)
-                                              for case, step, deadline in due])
+        first = self._ledger.record_breaches([(b.case_id, b.step, b.deadline) for b in due])
         breaches = 0
-        for (case, step, deadline), new in zip(due, first, strict=True):
+        for breach, new in zip(due, first, strict=True):
             if new:
                 breaches += 1
-                log.warning("sla.breached", case_id=case.case_id, surat_id=case.surat_id,
-                            step=step, deadline=deadline.isoformat(), reached_step=case.step,
+                log.warning("sla.breached", case_id=breach.case_id, surat_id=breach.surat_id,
+                            step=breach.step, deadline=breach.deadline.isoformat(),
+                            reached_step=breach.reached_step,
                             next="logged once; the case stays overdue until the step is reached")
         return breaches
 
-    def _stored_case(self, row: CaseRow) -> Case:
-        """A stored case; one derived in this round is not read back from its document."""
+    def _stored_breach(self, row: CaseRow) -> _Breach | None:
+        """The breach a stored overdue case stands for (None: it has no next deadline).
+
+        A case derived in this round is not read back from its document: the document
+        stored is the one derived (same digest), so its breach is the one kept then.
+        """
         derived = self._overdue.get(row.case_id)
-        if derived is not None and derived[0] == row.data:
+        if derived is not None and derived[0] == _digest(row.data):
             return derived[1]
-        return case_from_document(json.loads(row.data))
+        return _breach_of(case_from_document(json.loads(row.data)))
 
     def letter_of(self, year: int, surat_id: str) -> Letter | None:
         """The stored letter of a case, parsed."""
@@ -192,6 +193,27 @@ class CaseTracker:
     def _parse(kind: ListKind, fields: dict[str, object] | None) -> Letter | Disposition | None:
         # The canonical fields were written when the item was validated and stored.
         return None if fields is None else item_from_fields(kind, fields)
+
+
+@dataclass(frozen=True, slots=True)
+class _Breach:
+    """What an overdue case's SLA breach is recorded and logged with."""
+
+    case_id: str
+    surat_id: str
+    reached_step: int
+    step: int
+    deadline: datetime
+
+
+def _breach_of(case: Case) -> _Breach | None:
+    if case.next_step is None or case.next_deadline is None:
+        return None
+    return _Breach(case.case_id, case.surat_id, case.step, case.next_step, case.next_deadline)
+
+
+def _digest(document: str) -> bytes:
+    return hashlib.blake2b(document.encode("utf-8"), digest_size=16).digest()
 
 
 def _text(fields: dict[str, object] | None, name: str) -> str | None:

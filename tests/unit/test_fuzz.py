@@ -9,7 +9,7 @@
 * the text helpers: no ESC, BEL, C1 control or bidi override gets through, and a rendered
   template never expands ``${...}`` taken from a value.
 
-Every test is deterministic (``derandomize=True``). Bugs found are pinned by strict xfails.
+Every test is deterministic (``derandomize=True``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from bridge.domain.items import Disposition, ListKind, YearDir, item_from_fields
 from bridge.domain.records import PassMode, QuarantineRecord
 from bridge.domain.text import printable
 from bridge.domain.wording import inert, render
-from bridge.errors import LedgerError, MappingError
+from bridge.errors import MappingError
 from bridge.ports import Ledger
 from bridge.services.parse import ItemParser, Parsed
 from bridge.services.poll import ListPoller, PollConfig
@@ -269,12 +269,6 @@ def strptime_any(text: str, formats: tuple[str, ...]) -> datetime | None:
     return None
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: bridge/services/parse.py _parse_datetime takes datetime.fromisoformat for any "
-    "19-character value when the format is '%Y-%m-%d %H:%M:%S', so '2026-W47-5 08:00:00' (an "
-    "ISO week date) is read as 2026-11-20 and '2026-11-20 08:00-05' is read as 08:00 WIB "
-    "(the -05 offset silently replaced by Asia/Jakarta, 12 hours off); no profile format reads "
-    "either, so the item should be quarantined ('a date in none of the profile's formats')"))
 @FEW
 @example(text=NOT_IN_ANY_FORMAT[0])
 @example(text=NOT_IN_ANY_FORMAT[1])
@@ -347,21 +341,6 @@ def test_a_page_with_bad_items_stores_the_rest(ledger: Ledger, items: list[Any],
     assert all(entry.record.reason for entry in held)
 
 
-SURROGATE_REASON = (
-    "bug: an item id holding a lone surrogate (JSON \"\\ud800\", which json.loads accepts) "
-    "passes bridge/services/parse.py _source_id (and _loose_id keeps it as the quarantine key); "
-    "the ledger's store_page then raises UnicodeEncodeError (SQLite and PostgreSQL alike), so "
-    "the whole page is lost, the pass fails with an exception that is no BridgeError "
-    "(SyncService._run_list does not catch it, the cycle dies) and the page's good items are "
-    "never stored; the item should be quarantined and the rest of the page stored")
-NUL_REASON = (
-    "bug: an item id holding NUL (JSON \"\\u0000\") passes bridge/services/parse.py "
-    "_source_id; PostgreSQL refuses NUL in text, so PostgresLedger.store_page raises "
-    "LedgerError for the whole page: its good items are never stored and, since the same page "
-    "fails every pass, the list never completes a pass again (the watermark is stuck); the "
-    "item should be quarantined (SQLite stores it)")
-
-
 def _page_with(ident: str, created: str = "2026-11-20 08:00:00") -> FakeSisumaker:
     hostile = {**letter(5), "id_persuratan": ident, "tgl_dibuat": created}
     api = FakeSisumaker(per_page=10)
@@ -376,7 +355,6 @@ def _assert_rest_of_page_stored(api: FakeSisumaker, store: Ledger) -> None:
     assert {"1001", "1002"} <= {item.source_id for item in store.iter_items(ListKind.SURAT)}
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeEncodeError, reason=SURROGATE_REASON)
 @pytest.mark.parametrize("created", ["2026-11-20 08:00:00", "kemarin"], ids=["valid", "bad-date"])
 def test_an_id_with_a_lone_surrogate_does_not_lose_the_page(ledger: Ledger, created: str) -> None:
     ident = json.loads('"88\\ud800"')
@@ -388,7 +366,6 @@ def test_an_id_with_nul_is_stored_by_sqlite(sqlite_ledger: Ledger) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, raises=LedgerError, reason=NUL_REASON)
 @pytest.mark.parametrize("created", ["2026-11-20 08:00:00", "kemarin"], ids=["valid", "bad-date"])
 def test_an_id_with_nul_does_not_lose_the_page_on_postgres(postgres_url: str, created: str) -> None:
     from bridge.adapters.ledger.postgres import PostgresLedger
