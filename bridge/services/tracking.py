@@ -89,10 +89,10 @@ class CaseTracker:
             letters, dispositions = self._ledger.case_payloads(year, ids)
             for surat_id in ids:
                 letter = letters.get(surat_id)
+                letter_fields = None if letter is None else json.loads(letter)
                 items = [json.loads(p) for p in dispositions.get(surat_id, ())]
                 old_row = old_rows.get(f"{year}-{surat_id}")
-                writes.append(self._derive(year, surat_id, None if letter is None else json.loads(letter),
-                                           items, old_row, report))
+                writes.append(self._derive(year, surat_id, letter_fields, items, old_row, report))
         self._ledger.save_cases(writes)
         report.derived += len(writes)
 

@@ -2,7 +2,7 @@
 
 * dates: a profile format made of numeric directives is read with one regular expression,
   and strptime is skipped when it would certainly refuse the value: the result is always
-  strptime's (and the fromisoformat quirk of '%Y-%m-%d %H:%M:%S' is kept as it was);
+  strptime's;
 * items: the parser checks each field with the model's own rule functions and only sends
   refused items through the pydantic model; what it builds equals what the model builds;
 * cases: a letter whose texts are recognised nowhere gives no case without being built;
@@ -25,7 +25,7 @@ from bridge.domain.items import Disposition, Letter, ListKind
 from bridge.domain.records import CaseRow, CaseWrite, HistoryRow, QuarantineRecord
 from bridge.ports import Ledger
 from bridge.services import parse as parse_module
-from bridge.services.parse import ISO_SECONDS, ItemParser, Parsed
+from bridge.services.parse import ItemParser, Parsed
 from tests.conftest import MAPPINGS
 from tests.fakes import disposition, letter
 
@@ -43,18 +43,21 @@ ALL_FORMATS = sorted({fmt for formats in FORMAT_SETS for fmt in formats})
 
 
 def reference(value: str, formats: tuple[str, ...]) -> datetime | None:
-    """The date reading before the fast path: fromisoformat for the ISO format, else strptime."""
-    for fmt in formats:
-        if fmt == ISO_SECONDS and len(value) == 19:
-            try:
-                return datetime.fromisoformat(value)
-            except ValueError:
-                continue
-        try:
-            return datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-    return None
+    """The date reading without the layouts: strptime for every format (fromisoformat for
+    the ISO one, as the parser has it)."""
+    layout = parse_module._layout
+    parse_module._layout = lambda fmt: None
+    try:
+        return parse_module._parse_datetime(value, formats)
+    finally:
+        parse_module._layout = layout
+
+
+def strptime_or_none(value: str, fmt: str) -> datetime | None:
+    try:
+        return datetime.strptime(value, fmt)
+    except ValueError:
+        return None
 
 
 @st.composite
@@ -97,6 +100,7 @@ def test_a_date_is_read_exactly_as_strptime_reads_it(text: str, formats: tuple[s
 def test_dates_the_fast_path_must_leave_to_strptime_or_read_alike(
         text: str, formats: tuple[str, ...], expected: datetime | None) -> None:
     assert parse_module._parse_datetime(text, formats) == expected == reference(text, formats)
+    assert expected == next(filter(None, (strptime_or_none(text, fmt) for fmt in formats)), None)
 
 
 def test_the_iso_fast_path_takes_only_the_exact_layout() -> None:
