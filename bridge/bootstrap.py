@@ -129,7 +129,9 @@ class Bridge:
             pusher = Pusher(self.client(), self.ledger, sync.year_dir, stop=self.stop,
                             policy=PushPolicy(entries_per_round=pushes_per_round,
                                               resend_after=self._resend_after()))
-        cycle = Cycle(self.ledger, sync, self.tracker(), pusher, intents, lease, dry_run=dry_run)
+        tracker = self.tracker()
+        self.poller().idle = tracker.derive_some
+        cycle = Cycle(self.ledger, sync, tracker, pusher, intents, lease, dry_run=dry_run)
         if pusher is not None:
             pusher.on_sent = cycle.after_sent
         return cycle

@@ -178,6 +178,10 @@ class Ledger(Protocol):
         """Several cases at once, by case id; ids without a case are left out."""
         ...
 
+    def cases_past_deadline(self, now: datetime) -> list[tuple[int, str]]:
+        """Cases not yet overdue whose next deadline has passed."""
+        ...
+
     def list_cases(self, *, step: int | None = None, overdue: bool | None = None) -> list[CaseRow]:
         """Cases, filtered by step and overdue state."""
         ...

@@ -117,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the exit status."""
     args = _parser().parse_args(argv)
+    # The next page is fetched on a second thread while this one is stored; a shorter GIL
+    # switch interval (5 ms by default) lets it take the answer as soon as it arrives.
+    sys.setswitchinterval(0.0005)
     handler: Callable[[Bridge, argparse.Namespace], int] = args.handler
     try:
         settings = load_settings()

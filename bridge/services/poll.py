@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -78,6 +78,7 @@ class ListPoller:
         self._stop = stop or StopSignal()
         self._now = now
         self._on_item = on_item
+        self.idle: Callable[[], bool] | None = None  # work to do while a page is in flight
 
     def run_pass(self, kind: ListKind, year: YearDir, mode: PassMode, pass_id: str, *,
                  floor: datetime | None = None,
@@ -146,20 +147,31 @@ class ListPoller:
         while True:
             raw = pending.result() if pending is not None else self._api.fetch_page(kind, year, number)
             pending = None
+            if threshold is None and _more_pages(raw, number):
+                # Reading to the end: the next page is needed whatever this one holds, so it
+                # is fetched while this one is parsed and stored.
+                pending = self._prefetch(pool, kind, year, number + 1)
             page = self._parse(kind, year, number, raw, live=state.live)
             self._check(page, previous, state)
             if previous is not None and _shrank(previous.raw, raw):
                 # Items were removed above us: the list moved up, so the head of this page
-                # slid onto the previous one. Read that page again before going on.
+                # slid onto the previous one. Read that page again before going on (after the
+                # prefetch, so that never two requests are in flight).
                 bound.info("page.shifted", page=number, reread=number - 1,
                            total_before=previous.raw.total_items, total_now=raw.total_items)
+                if pending is not None:
+                    wait([pending])
                 again = self._parse(kind, year, number - 1,
                                     self._api.fetch_page(kind, year, number - 1), live=state.live)
                 self._store(again, pass_id, state, bound)
             more = _has_more(page, threshold)
-            if more and self._config.prefetch and not self._stop.is_set():
-                pending = pool.submit(self._api.fetch_page, kind, year, number + 1)
+            if more and pending is None:
+                pending = self._prefetch(pool, kind, year, number + 1)
             self._store(page, pass_id, state, bound)
+            if pending is not None and self.idle is not None:
+                # Waiting on a slow server: spend the time on other work (deriving cases).
+                while not pending.done() and self.idle():
+                    pass
             if not more:
                 return
             if self._stop.is_set():
@@ -168,6 +180,12 @@ class ListPoller:
                 raise PassStopped
             previous = page
             number += 1
+
+    def _prefetch(self, pool: ThreadPoolExecutor, kind: ListKind, year: YearDir,
+                  number: int) -> Future[RawPage] | None:
+        if not self._config.prefetch or self._stop.is_set():
+            return None
+        return pool.submit(self._api.fetch_page, kind, year, number)
 
     def _parse(self, kind: ListKind, year: YearDir, number: int, raw: RawPage, *,
                live: bool = True) -> _Page:
@@ -250,6 +268,10 @@ def _has_more(page: _Page, threshold: datetime | None) -> bool:
     if total is not None and page.number >= total:
         return False
     return not (threshold is not None and page.oldest is not None and page.oldest < threshold)
+
+
+def _more_pages(raw: RawPage, number: int) -> bool:
+    return bool(raw.items) and (raw.total_pages is None or number < raw.total_pages)
 
 
 def _shrank(previous: RawPage, current: RawPage) -> bool:

@@ -59,22 +59,33 @@ class CaseTracker:
         # Overdue cases derived in this round, by case id: the digest of their stored
         # document and their breach, so logging breaches need not parse the document back.
         self._overdue: dict[str, tuple[bytes, _Breach | None]] = {}
+        self._checked_all = False
+        self._carry = TrackReport()  # what derive_some did since the last run
 
     def run(self) -> TrackReport:
         """Derive the dirty cases, then refresh cases whose deadline passed, then log breaches."""
-        report = TrackReport()
-        self._overdue.clear()
+        report, self._carry = self._carry, TrackReport()
         self._mark_deadlines_passed()
         while keys := self._ledger.dirty_cases(self._batch):
             self._derive_batch(keys, report)
         report.breaches = self._log_breaches()
         return report
 
+    def derive_some(self, limit: int = 10) -> bool:
+        """Derive up to ``limit`` dirty cases now; False when none is dirty.
+
+        The poller calls it while it waits for the next page, so that on a slow server the
+        cases are derived in time that would otherwise be spent waiting.
+        """
+        keys = self._ledger.dirty_cases(limit)
+        if not keys:
+            return False
+        self._derive_batch(keys, self._carry)
+        return True
+
     def _mark_deadlines_passed(self) -> None:
         # Time alone makes a case overdue: derive again those whose deadline has passed.
-        now = self._now()
-        due = [(row.year, row.surat_id) for row in self._ledger.list_cases(overdue=False)
-               if row.next_deadline is not None and row.next_deadline < now]
+        due = self._ledger.cases_past_deadline(self._now())
         if due:
             self._ledger.mark_cases_dirty(due)
 
@@ -149,8 +160,15 @@ class CaseTracker:
         return CaseWrite(year, surat_id, row, history)
 
     def _log_breaches(self) -> int:
-        due = [breach for row in self._ledger.list_cases(overdue=True)
-               if (breach := self._stored_breach(row)) is not None]
+        # A case becomes overdue only when it is derived (time passing marks it dirty), so the
+        # cases derived in this round are enough; the first round of a process checks them all,
+        # in case a crash came between storing a case and recording its breach.
+        if self._checked_all:
+            due = [breach for _, breach in self._overdue.values() if breach is not None]
+        else:
+            due = [breach for row in self._ledger.list_cases(overdue=True)
+                   if (breach := self._stored_breach(row)) is not None]
+            self._checked_all = True
         self._overdue.clear()
         # One transaction for all of them; each is logged the first time it is recorded.
         first = self._ledger.record_breaches([(b.case_id, b.step, b.deadline) for b in due])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bridge.adapters.ledger.base import SqlBase, from_iso, iso, now_utc
@@ -95,6 +95,13 @@ class CaseStore(SqlBase):
                 found[row[0]] = _case(row)
         return found
 
+    def cases_past_deadline(self, now: datetime) -> list[tuple[int, str]]:
+        """Cases not yet overdue whose next deadline has passed (their state must change)."""
+        rows = self._query(self._sql("SELECT year, surat_id FROM cases WHERE overdue = 0 "
+                                     "AND next_deadline IS NOT NULL AND next_deadline < ?"),
+                           (_utc(now),))
+        return [(int(year), str(surat_id)) for year, surat_id in rows]
+
     def list_cases(self, *, step: int | None = None, overdue: bool | None = None) -> list[CaseRow]:
         """Cases, newest letters first, filtered by step and overdue state."""
         where, params = [], []
@@ -176,7 +183,7 @@ _UPSERT_CASE = (
 
 def _case_params(row: CaseRow) -> tuple[Any, ...]:
     return (row.case_id, row.year, row.surat_id, row.step, int(row.overdue),
-            iso(row.next_deadline), row.data, iso(row.updated_at), iso(row.updated_at))
+            _utc(row.next_deadline), row.data, iso(row.updated_at), iso(row.updated_at))
 
 
 def _when(text: str | None) -> datetime:
@@ -189,3 +196,8 @@ def _case(row: tuple[Any, ...]) -> CaseRow:
     return CaseRow(case_id=row[0], year=int(row[1]), surat_id=row[2], step=int(row[3]),
                    overdue=bool(row[4]), next_deadline=from_iso(row[5]), data=row[6],
                    updated_at=_when(row[7]))
+
+
+def _utc(moment: datetime | None) -> str | None:
+    # Stored in UTC so that deadlines compare as text in SQL, whatever zone they came in.
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
