@@ -87,6 +87,7 @@ MIGRATIONS: tuple[str, ...] = (
         marked_at TEXT NOT NULL,
         PRIMARY KEY (year, surat_id)
     );
+    CREATE INDEX dirty_cases_order ON dirty_cases (marked_at, year, surat_id);
     CREATE TABLE cases (
         case_id TEXT PRIMARY KEY,
         year INTEGER NOT NULL,
