@@ -156,6 +156,15 @@ class Settings(BaseSettings):
         return self.sisumaker_url, self.sisumaker_username, self.password()
 
 
+def redacted_url(url: str) -> str:
+    """A database URL fit for logs: ``postgresql://user:***@host/db``."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings, turning any validation error into one line naming the variable."""
     try:

@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from types import FrameType
 from typing import Any
 
@@ -17,7 +17,7 @@ import structlog
 
 from bridge import __version__
 from bridge.bootstrap import Bridge, build
-from bridge.config.settings import Settings, load_settings
+from bridge.config.settings import load_settings, redacted_url
 from bridge.domain.records import PassMode
 from bridge.domain.text import printable
 from bridge.entrypoints import cases_cli, ops_cli, outbox_cli
@@ -192,7 +192,7 @@ def _cmd_run(bridge: Bridge, args: argparse.Namespace) -> int:
     metrics = Metrics(bridge.open_ledger)
     server = _ops_server(bridge, metrics)
     log.info("daemon.started", poll_interval_s=settings.poll_interval,
-             ledger=_safe_url(settings), push_enabled=settings.push_enabled,
+             ledger=redacted_url(settings.ledger_location), push_enabled=settings.push_enabled,
              dry_run=args.dry_run, metrics_port=server.port if server else None)
     syncs = 0
     client = bridge.client()
@@ -248,7 +248,7 @@ def _ops_server(bridge: Bridge, metrics: Metrics) -> OpsServer | None:
 
 
 def _cmd_status(bridge: Bridge, args: argparse.Namespace) -> int:
-    report = status_report(bridge.ledger, ledger_url=_safe_url(bridge.settings))
+    report = status_report(bridge.ledger, ledger_url=redacted_url(bridge.settings.ledger_location))
     if args.json:
         print(json.dumps(report, ensure_ascii=True))
         return EXIT_OK
@@ -329,19 +329,3 @@ def _print_status(report: dict[str, Any]) -> None:
         rows.append((c["list"], str(c["year"]), c["watermark"] or "-", str(c["last_page"]),
                      c["last_complete_pass_at"] or "-", c["last_full_pass_at"] or "-"))
     print_table(rows)
-
-
-def _safe_url(settings: Settings) -> str:
-    url = settings.ledger_location
-    # postgresql://user:password@host/db → hide the password.
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url
-
-
-def utc_now() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)

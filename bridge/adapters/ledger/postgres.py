@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 
 from bridge.adapters.ledger.sql import SqlLedger
+from bridge.config.settings import redacted_url
 from bridge.errors import LedgerError
 
 # A fixed key for pg_advisory_xact_lock: replicas starting together migrate one at a time.
@@ -22,7 +23,7 @@ class PostgresLedger(SqlLedger):
 
     def __init__(self, url: str) -> None:
         """Connect in autocommit mode; writes use explicit transactions, one per method."""
-        self._where = _without_password(url)
+        self._where = redacted_url(url)
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
@@ -65,11 +66,3 @@ class PostgresLedger(SqlLedger):
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-def _without_password(url: str) -> str:
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
