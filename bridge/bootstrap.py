@@ -111,7 +111,7 @@ class Bridge:
 
     def tracker(self) -> CaseTracker:
         """Case tracking over the ledger, with pushes computed when pushing is on."""
-        return CaseTracker(self.ledger, self.parsers(), self.sop, intents=self.intents())
+        return CaseTracker(self.ledger, self.sop, intents=self.intents())
 
     def intents(self) -> IntentBuilder | None:
         """The push wording, or None when BRIDGE_PUSH_ENABLED is false."""

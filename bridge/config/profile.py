@@ -6,10 +6,18 @@ import re
 import tomllib
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bridge.domain.items import ListKind
 from bridge.errors import MappingError
@@ -17,6 +25,18 @@ from bridge.errors import MappingError
 PROFILE_FILE = "sisumaker.toml"
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}, e.g. 'Asia/Jakarta'") from exc
+    return value
+
+
+ZoneName = Annotated[str, AfterValidator(_known_zone)]
+"""A time zone name the zoneinfo database knows, e.g. ``Asia/Jakarta``."""
 
 LETTER_FIELDS = (
     "id", "created_at", "compose_id", "asal_surat", "pengirim", "perihal", "nomor_surat",
@@ -179,21 +199,12 @@ class Profile(BaseModel):
     """The whole API profile, validated once at start-up."""
 
     model_config = _FROZEN
-    timezone: str = "Asia/Jakarta"
+    timezone: ZoneName = "Asia/Jakarta"
     max_field_chars: int = Field(20000, ge=16)
     http: HttpSpec = HttpSpec()
     auth: AuthSpec = AuthSpec()
     lists: dict[ListKind, ListSpec]
     push: PushSpec = PushSpec()
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}, e.g. 'Asia/Jakarta'") from exc
-        return value
 
     @model_validator(mode="after")
     def _lists_complete(self) -> Profile:

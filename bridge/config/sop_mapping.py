@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from holidays.countries.indonesia import Indonesia
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bridge.config.profile import describe_validation_error, read_toml
+from bridge.config.profile import ZoneName, describe_validation_error, read_toml
 from bridge.domain.calendar import WorkingCalendar
 from bridge.domain.cases import BUILTIN_ANOMALIES
 from bridge.domain.recognition import (
@@ -123,20 +122,11 @@ class CalendarModel(BaseModel):
     """[calendar]: the working-day calendar deadlines are counted in."""
 
     model_config = _FROZEN
-    timezone: str = "Asia/Jakarta"
+    timezone: ZoneName = "Asia/Jakarta"
     end_of_day: time = time(23, 59, 59)
     holiday_categories: tuple[str, ...] = ("public", "government")
     extra_holidays: tuple[date, ...] = ()
     extra_working_days: tuple[date, ...] = ()
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}, e.g. 'Asia/Jakarta'") from exc
-        return value
 
     @field_validator("holiday_categories")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -19,7 +19,6 @@ from bridge.domain.records import CaseRow, CaseWrite, HistoryRow
 from bridge.ports import Ledger
 from bridge.services.case_json import case_document, case_from_document
 from bridge.services.intents import IntentBuilder
-from bridge.services.parse import ItemParser
 
 log = structlog.get_logger("bridge.cases")
 
@@ -42,7 +41,6 @@ class CaseTracker:
     def __init__(
         self,
         ledger: Ledger,
-        parsers: Mapping[ListKind, ItemParser],
         mappings: SopMappings,
         *,
         intents: IntentBuilder | None = None,
@@ -51,7 +49,6 @@ class CaseTracker:
     ) -> None:
         """``intents`` None: pushing is off, no intent is computed."""
         self._ledger = ledger
-        self._parsers = parsers
         self._mappings = mappings
         self._intents = intents
         self._now = now

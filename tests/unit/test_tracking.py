@@ -65,7 +65,7 @@ class Desk:
         self.api = FakeSisumaker(per_page=10)
         self.poller = ListPoller(self.api, ledger, parsers, PollConfig())
         self.now = wib(20, 12)
-        self.tracker = CaseTracker(ledger, parsers, mappings, now=lambda: self.now)
+        self.tracker = CaseTracker(ledger, mappings, now=lambda: self.now)
         self._passes = 0
 
     # -- the server's lists, newest first ------------------------------------------------------
