@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from bridge.domain.items import ListKind
 
 
-@dataclass(frozen=True, slots=True)
-class ItemRecord:
-    """One list item that could be keyed and dated, ready to be stored."""
+class ItemRecord(NamedTuple):
+    """One list item that could be keyed and dated, ready to be stored.
+
+    A named tuple, not a frozen dataclass: one is built per item on the hot path, and a
+    tuple is built several times faster while being as immutable.
+    """
 
     kind: ListKind
     year: int

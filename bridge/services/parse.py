@@ -14,7 +14,6 @@ through the model, which then names every refused field with the same messages.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,8 +23,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
 
+from bridge import codec
 from bridge.config.profile import DATE_FIELDS, ListSpec
-from bridge.domain.items import Disposition, Item, Letter, ListKind, item_fields
+from bridge.domain.items import Disposition, Item, Letter, ListKind
 from bridge.domain.records import ItemRecord, QuarantineRecord
 
 ISO_SECONDS = "%Y-%m-%d %H:%M:%S"
@@ -201,8 +201,8 @@ def _parse_datetime(value: str, formats: tuple[str, ...]) -> datetime | None:
     return None
 
 
-def _checked_date(value: Any, formats: tuple[str, ...], zone: ZoneInfo, *,
-                  required: bool) -> datetime | None:
+def _local_time(value: Any, formats: tuple[str, ...], *, required: bool) -> datetime | None:
+    """The naive local time a date field holds; None when it is empty (or a zero date)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise ValueError("is missing")
@@ -215,7 +215,13 @@ def _checked_date(value: Any, formats: tuple[str, ...], zone: ZoneInfo, *,
     parsed = _parse_datetime(text, formats)
     if parsed is None:
         raise ValueError(f"{text[:40]!r} matches none of the formats {list(formats)}")
-    return parsed.replace(tzinfo=zone)
+    return parsed
+
+
+def _checked_date(value: Any, formats: tuple[str, ...], zone: ZoneInfo, *,
+                  required: bool) -> datetime | None:
+    parsed = _local_time(value, formats, required=required)
+    return parsed.replace(tzinfo=zone) if parsed is not None else None
 
 
 def _checked_optional_date(value: Any, formats: tuple[str, ...], zone: ZoneInfo) -> datetime | None:
@@ -226,8 +232,12 @@ def _checked_optional_date(value: Any, formats: tuple[str, ...], zone: ZoneInfo)
         return None
 
 
-def _checked_optional_day(value: Any, formats: tuple[str, ...], zone: ZoneInfo) -> date | None:
-    parsed = _checked_optional_date(value, formats, zone)
+def _checked_optional_day(value: Any, formats: tuple[str, ...], _zone: ZoneInfo) -> date | None:
+    # A day has no time of day, so no zone either.
+    try:
+        parsed = _local_time(value, formats, required=False)
+    except ValueError:
+        return None
     return parsed.date() if parsed is not None else None
 
 
@@ -350,25 +360,21 @@ def _validators(model: type[BaseModel], domain: type[Item]) -> dict[str, Callabl
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """A usable item: the record to store and the domain object."""
+    """A usable item: the record to store, and its validated fields by canonical name."""
 
     record: ItemRecord
-    item: Item
+    values: Mapping[str, Any]
+    domain: type[Item]
+
+    @property
+    def item(self) -> Item:
+        """The domain object (built on demand: storing an item does not need it)."""
+        return self.domain(**self.values)
 
 
-def content_hash(payload: str) -> str:
+def content_hash(payload: bytes) -> str:
     """A short, stable digest of an item's payload, to notice changes in place."""
-    return hashlib.blake2b(payload.encode("utf-8"), digest_size=16).hexdigest()
-
-
-# One encoder for every payload: json.dumps with separators would build a new one per call.
-_PAYLOAD_ENCODER: Final = json.JSONEncoder(separators=(",", ":"))
-_FIELDS_ENCODER: Final = json.JSONEncoder()
-
-
-def dump_payload(raw: Any) -> str:
-    """The item as received, as compact JSON (non-ASCII escaped, so any text is storable)."""
-    return _PAYLOAD_ENCODER.encode(raw)
+    return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
 
 class ItemParser:
@@ -394,13 +400,14 @@ class ItemParser:
 
     def parse(self, year: int, raw: Any) -> Parsed | QuarantineRecord:
         """One raw item → a Parsed item, or a QuarantineRecord saying why not."""
-        payload = _PAYLOAD_ENCODER.encode(raw)
+        data = codec.dumps_bytes(raw)
+        payload = data.decode("utf-8")
         if not isinstance(raw, dict):
             return QuarantineRecord(
                 self.kind, year, f"item is not a JSON object (got {type(raw).__name__})", payload
             )
-        item = self._checked(raw)
-        if item is None:
+        values = self._checked(raw)
+        if values is None:
             renamed = {canon: raw[source] for canon, source in self._renames if source in raw}
             try:
                 model = self._model.model_validate(renamed, context=self._context)
@@ -408,22 +415,21 @@ class ItemParser:
                 return QuarantineRecord(
                     self.kind, year, self._reason(exc), payload, source_id=self._loose_id(renamed)
                 )
-            item = model.to_domain()
-        parent = item.surat_id if isinstance(item, Disposition) else None
+            values = {name: value for name, value in model if value is not None}
         record = ItemRecord(
             kind=self.kind,
             year=year,
-            source_id=item.id,
-            item_time=item.created_at,
-            content_hash=content_hash(payload),
+            source_id=values["id"],
+            item_time=values["created_at"],
+            content_hash=content_hash(data),
             payload=payload,
-            parent_id=parent,
-            fields=_FIELDS_ENCODER.encode(item_fields(item)),
+            parent_id=values.get("surat_id"),
+            fields=codec.dumps(values),
         )
-        return Parsed(record, item)
+        return Parsed(record, values, self._domain)
 
-    def _checked(self, raw: dict[str, Any]) -> Item | None:
-        """The item when every field passes its rule; None sends it through the model.
+    def _checked(self, raw: dict[str, Any]) -> dict[str, Any] | None:
+        """The fields set, when every field passes its rule; None sends the item to the model.
 
         Reads each field under its profile name, as the model reads the renamed item.
         """
@@ -432,19 +438,22 @@ class ItemParser:
         try:
             for name, source in self._texts:
                 value = raw.get(source) if source is not None else None
-                if value is None or (value.__class__ is str and len(value) <= limit):
-                    values[name] = value
-                else:
-                    values[name] = _checked_text(value, limit)
+                if value is None:
+                    continue
+                if value.__class__ is not str or len(value) > limit:
+                    value = _checked_text(value, limit)
+                values[name] = value
             for name, source, check in self._others:
-                values[name] = check(raw.get(source) if source is not None else None)
+                value = check(raw.get(source) if source is not None else None)
+                if value is not None:
+                    values[name] = value
         except ValueError:
             return None
-        return self._domain(**values)
+        return values
 
     def domain_item(self, payload: str) -> Item:
         """Parse a stored payload again (for case derivation and replay)."""
-        result = self.parse(0, json.loads(payload))
+        result = self.parse(0, codec.loads(payload))
         if isinstance(result, QuarantineRecord):
             raise ValueError(result.reason)
         return result.item

@@ -8,6 +8,7 @@ one transaction while the next one is being fetched (at most one request in flig
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -27,7 +28,8 @@ from bridge.domain.records import (
 )
 from bridge.errors import PaginationError
 from bridge.ports import Ledger, RawPage, SisumakerApi
-from bridge.services.parse import ItemParser, Parsed
+from bridge.services.parse import ItemParser
+from bridge.services.readahead import ReadAhead
 from bridge.services.stop import StopSignal
 
 log = structlog.get_logger("bridge.poll")
@@ -52,6 +54,12 @@ class _Page:
     newest: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Prefetch:
+    future: Future[_Page]
+    arrived: threading.Event  # set once the answer (or an error) is in
+
+
 class PassStopped(Exception):  # noqa: N818 - a signal, not a failure
     """The pass was asked to stop (SIGTERM, Ctrl-C) between two pages."""
 
@@ -68,7 +76,6 @@ class ListPoller:
         *,
         stop: StopSignal | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        on_item: Callable[[Parsed], None] | None = None,
     ) -> None:
         """Wire the ports; ``stop`` ends a pass cleanly after the page being stored."""
         self._api = api
@@ -77,7 +84,6 @@ class ListPoller:
         self._config = config
         self._stop = stop or StopSignal()
         self._now = now
-        self._on_item = on_item
         self.idle: Callable[[], bool] | None = None  # work to do while a page is in flight
 
     def run_pass(self, kind: ListKind, year: YearDir, mode: PassMode, pass_id: str, *,
@@ -141,51 +147,103 @@ class ListPoller:
 
     def _walk(self, kind: ListKind, year: YearDir, pass_id: str, threshold: datetime | None,
               state: _PassState, pool: ThreadPoolExecutor, bound: structlog.BoundLogger) -> None:
+        if threshold is None and self._config.prefetch:
+            self._walk_to_end(kind, year, pass_id, state, bound)
+        else:
+            self._walk_to_threshold(kind, year, pass_id, threshold, state, pool, bound)
+
+    def _walk_to_end(self, kind: ListKind, year: YearDir, pass_id: str, state: _PassState,
+                     bound: structlog.BoundLogger) -> None:
+        """Every page: a reader thread fetches the next one while this one is stored."""
+        def fetch(number: int) -> RawPage:
+            return self._api.fetch_page(kind, year, number)
+
+        reader = ReadAhead(fetch, _more_pages)
+        try:
+            number = 1
+            previous: _Page | None = None
+            while True:
+                page = self._parse(kind, year, number, reader.next(self.idle), live=state.live)
+                self._check(page, previous, state)
+                more = _more_pages(page.raw, number)
+                if previous is not None and _shrank(previous.raw, page.raw):
+                    # The reader may be ahead: stop it, read the previous page again with no
+                    # other request in flight, then read on from the next page.
+                    reader.close()
+                    self._reread(kind, year, number, previous, page, pass_id, state, bound)
+                    if more:
+                        reader = ReadAhead(fetch, _more_pages, first=number + 1)
+                self._store(page, pass_id, state, bound)
+                if not more:
+                    return
+                if self._stop.is_set():
+                    raise PassStopped
+                previous = page
+                number += 1
+        finally:
+            reader.close()
+
+    def _walk_to_threshold(self, kind: ListKind, year: YearDir, pass_id: str,
+                           threshold: datetime | None, state: _PassState,
+                           pool: ThreadPoolExecutor, bound: structlog.BoundLogger) -> None:
+        """Down to the threshold: whether to read on depends on each page's oldest item."""
         number = 1
-        pending: Future[RawPage] | None = None
+        pending: _Prefetch | None = None
         previous: _Page | None = None
         while True:
-            raw = pending.result() if pending is not None else self._api.fetch_page(kind, year, number)
+            page = (pending.future.result() if pending is not None
+                    else self._fetch(kind, year, number, state.live))
             pending = None
-            if threshold is None and _more_pages(raw, number):
-                # Reading to the end: the next page is needed whatever this one holds, so it
-                # is fetched while this one is parsed and stored.
-                pending = self._prefetch(pool, kind, year, number + 1)
-            page = self._parse(kind, year, number, raw, live=state.live)
+            if _has_more(page, threshold):
+                # The next page is fetched and parsed on the prefetch thread while this one is
+                # stored (the database works without the GIL, so both go on at once).
+                pending = self._prefetch(pool, kind, year, number + 1, state.live)
             self._check(page, previous, state)
-            if previous is not None and _shrank(previous.raw, raw):
-                # Items were removed above us: the list moved up, so the head of this page
-                # slid onto the previous one. Read that page again before going on (after the
-                # prefetch, so that never two requests are in flight).
-                bound.info("page.shifted", page=number, reread=number - 1,
-                           total_before=previous.raw.total_items, total_now=raw.total_items)
-                if pending is not None:
-                    wait([pending])
-                again = self._parse(kind, year, number - 1,
-                                    self._api.fetch_page(kind, year, number - 1), live=state.live)
-                self._store(again, pass_id, state, bound)
-            more = _has_more(page, threshold)
-            if more and pending is None:
-                pending = self._prefetch(pool, kind, year, number + 1)
+            if previous is not None and _shrank(previous.raw, page.raw):
+                if pending is not None:  # never two requests in flight
+                    wait([pending.future])
+                self._reread(kind, year, number, previous, page, pass_id, state, bound)
             self._store(page, pass_id, state, bound)
             if pending is not None and self.idle is not None:
                 # Waiting on a slow server: spend the time on other work (deriving cases).
-                while not pending.done() and self.idle():
+                # Only until the answer arrives: then its parsing needs the interpreter.
+                while not pending.arrived.is_set() and self.idle():
                     pass
-            if not more:
+            if not _has_more(page, threshold):
                 return
             if self._stop.is_set():
                 if pending is not None:
-                    pending.cancel()
+                    pending.future.cancel()
                 raise PassStopped
             previous = page
             number += 1
 
+    def _reread(self, kind: ListKind, year: YearDir, number: int, previous: _Page, page: _Page,
+                pass_id: str, state: _PassState, bound: structlog.BoundLogger) -> None:
+        """Read the previous page again: items were removed above it.
+
+        The list moved up, so the head of this page slid onto the previous one.
+        """
+        bound.info("page.shifted", page=number, reread=number - 1,
+                   total_before=previous.raw.total_items, total_now=page.raw.total_items)
+        self._store(self._fetch(kind, year, number - 1, state.live), pass_id, state, bound)
+
     def _prefetch(self, pool: ThreadPoolExecutor, kind: ListKind, year: YearDir,
-                  number: int) -> Future[RawPage] | None:
+                  number: int, live: bool) -> _Prefetch | None:
         if not self._config.prefetch or self._stop.is_set():
             return None
-        return pool.submit(self._api.fetch_page, kind, year, number)
+        arrived = threading.Event()
+        return _Prefetch(pool.submit(self._fetch, kind, year, number, live, arrived), arrived)
+
+    def _fetch(self, kind: ListKind, year: YearDir, number: int, live: bool,
+               arrived: threading.Event | None = None) -> _Page:
+        """One page, fetched and parsed (parsing touches no shared state: any thread may)."""
+        try:
+            raw = self._api.fetch_page(kind, year, number)
+        finally:
+            if arrived is not None:
+                arrived.set()
+        return self._parse(kind, year, number, raw, live=live)
 
     def _parse(self, kind: ListKind, year: YearDir, number: int, raw: RawPage, *,
                live: bool = True) -> _Page:
@@ -198,8 +256,6 @@ class ListPoller:
                 bad.append(result)
             else:
                 items.append(result.record)
-                if self._on_item is not None:
-                    self._on_item(result)
         times = [record.item_time for record in items]
         return _Page(
             number=number,

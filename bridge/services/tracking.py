@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 
+from bridge import codec
 from bridge.config.sop_mapping import SopMappings
 from bridge.domain.cases import Case, ChangeKind, derive_case, diff_cases, may_be_case
 from bridge.domain.items import Disposition, Letter, ListKind, item_from_fields
@@ -46,8 +48,14 @@ class CaseTracker:
         intents: IntentBuilder | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         batch: int = 500,
+        log_each: int = 200,
     ) -> None:
-        """``intents`` None: pushing is off, no intent is computed."""
+        """``intents`` None: pushing is off, no intent is computed.
+
+        ``log_each``: how many case events (opened, changed, closed, breached) a round logs
+        one by one; beyond that (a first sync opens thousands) they are logged at debug level
+        and the round ends with one ``cases.summary`` line counting them.
+        """
         self._ledger = ledger
         self._mappings = mappings
         self._intents = intents
@@ -58,6 +66,9 @@ class CaseTracker:
         self._overdue: dict[str, tuple[bytes, _Breach | None]] = {}
         self._checked_all = False
         self._carry = TrackReport()  # what derive_some did since the last run
+        self._log_each = log_each
+        self._logged = 0  # case events logged one by one in this round
+        self._debug: bool | None = None  # whether debug lines are written (known once asked)
 
     def run(self) -> TrackReport:
         """Derive the dirty cases, then refresh cases whose deadline passed, then log breaches."""
@@ -66,6 +77,7 @@ class CaseTracker:
         while keys := self._ledger.dirty_cases(self._batch):
             self._derive_batch(keys, report)
         report.breaches = self._log_breaches()
+        self._summarise(report)
         return report
 
     def derive_some(self, limit: int = 10) -> bool:
@@ -97,8 +109,8 @@ class CaseTracker:
             letters, dispositions = self._ledger.case_payloads(year, ids)
             for surat_id in ids:
                 letter = letters.get(surat_id)
-                letter_fields = None if letter is None else json.loads(letter)
-                items = [json.loads(p) for p in dispositions.get(surat_id, ())]
+                letter_fields = None if letter is None else codec.loads(letter)
+                items = [codec.loads(p) for p in dispositions.get(surat_id, ())]
                 old_row = old_rows.get(f"{year}-{surat_id}")
                 writes.append(self._derive(year, surat_id, letter_fields, items, old_row, report))
         self._ledger.save_cases(writes)
@@ -129,29 +141,29 @@ class CaseTracker:
                 report: TrackReport) -> CaseWrite:
         now = self._now()
         case, letter = self._case(year, letter_fields, disposition_fields, now)
-        old = case_from_document(json.loads(old_row.data)) if old_row else None
+        old = case_from_document(codec.loads(old_row.data)) if old_row else None
         if case is None:
             if old is None:
                 return CaseWrite(year, surat_id, None, ())
             report.closed += 1
-            log.info("case.closed", case_id=old.case_id, surat_id=surat_id,
+            self._event("case.closed", case_id=old.case_id, surat_id=surat_id,
                      reason="the letter is no longer recognised as a request")
             return CaseWrite(year, surat_id, None, (HistoryRow(now, "closed", "no longer a request",
                                                                f"surat:{surat_id}"),))
         changes = diff_cases(old, case)
         if old is None:
             report.opened += 1
-            log.info("case.opened", case_id=case.case_id, surat_id=surat_id, step=case.step)
+            self._event("case.opened", case_id=case.case_id, surat_id=surat_id, step=case.step)
         elif changes:
             report.changed += 1
-            log.info("case.changed", case_id=case.case_id, surat_id=surat_id, step=case.step,
+            self._event("case.changed", case_id=case.case_id, surat_id=surat_id, step=case.step,
                      changes=[c.describe() for c in changes])
         if self._intents is not None:
             report.intents.extend(self._intents.for_case(case, letter))
         history = tuple(HistoryRow(now, c.kind.value, c.describe(), _source(c.kind, c.subject, case))
                         for c in changes)
         row = CaseRow(case.case_id, year, surat_id, case.step, case.overdue, case.next_deadline,
-                      json.dumps(case_document(case)), now)
+                      codec.dumps(case_document(case)), now)
         if case.overdue:
             self._overdue[case.case_id] = (_digest(row.data), _breach_of(case))
         return CaseWrite(year, surat_id, row, history)
@@ -173,11 +185,33 @@ class CaseTracker:
         for breach, new in zip(due, first, strict=True):
             if new:
                 breaches += 1
-                log.warning("sla.breached", case_id=breach.case_id, surat_id=breach.surat_id,
+                self._event("sla.breached", warning=True, case_id=breach.case_id, surat_id=breach.surat_id,
                             step=breach.step, deadline=breach.deadline.isoformat(),
                             reached_step=breach.reached_step,
                             next="logged once; the case stays overdue until the step is reached")
         return breaches
+
+    def _event(self, event: str, *, warning: bool = False, **fields: Any) -> None:
+        """Log one case event, one by one while the round's budget lasts, then at debug level."""
+        if self._logged < self._log_each:
+            self._logged += 1
+            (log.warning if warning else log.info)(event, **fields)
+            return
+        if self._debug is None:  # asked once per round: the lazy logger is rebuilt per call
+            self._debug = log.bind().is_enabled_for(logging.DEBUG)
+        if self._debug:
+            log.debug(event, **fields)
+
+    def _summarise(self, report: TrackReport) -> None:
+        """After a round that logged more case events than its budget: one line counting them."""
+        if self._logged >= self._log_each:
+            log.info("cases.summary", derived=report.derived, opened=report.opened,
+                     changed=report.changed, closed=report.closed, breaches=report.breaches,
+                     logged_one_by_one=self._logged,
+                     next="the others were logged at debug level; `bridge cases list` shows "
+                          "every case")
+        self._logged = 0
+        self._debug = None
 
     def _stored_breach(self, row: CaseRow) -> _Breach | None:
         """The breach a stored overdue case stands for (None: it has no next deadline).
@@ -188,13 +222,13 @@ class CaseTracker:
         derived = self._overdue.get(row.case_id)
         if derived is not None and derived[0] == _digest(row.data):
             return derived[1]
-        return _breach_of(case_from_document(json.loads(row.data)))
+        return _breach_of(case_from_document(codec.loads(row.data)))
 
     def letter_of(self, year: int, surat_id: str) -> Letter | None:
         """The stored letter of a case, parsed."""
         letters, _ = self._ledger.case_payloads(year, [surat_id])
         payload = letters.get(surat_id)
-        return self._letter(None if payload is None else json.loads(payload))
+        return self._letter(None if payload is None else codec.loads(payload))
 
     def _letter(self, fields: dict[str, object] | None) -> Letter | None:
         item = self._parse(ListKind.SURAT, fields)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 from structlog.testing import capture_logs
 
 from bridge.adapters.ledger.sqlite import SqliteLedger
-from bridge.domain.items import ListKind
+from bridge.domain.items import ListKind, YearDir
 from bridge.domain.records import PassMode
 from bridge.errors import PaginationError, RetriableApiError
+from bridge.ports import RawPage
 from bridge.services.parse import ItemParser
 from bridge.services.poll import ListPoller, PollConfig
 from bridge.services.stop import StopSignal
@@ -87,7 +90,8 @@ def test_items_inserted_during_a_pass_lose_nothing(ledger, parsers) -> None:
     assert {str(1000 + n) for n in range(40)} <= stored_ids(ledger)
 
 
-def test_item_removed_during_a_pass_loses_nothing_else(ledger, parsers) -> None:
+@pytest.mark.parametrize("prefetch", [False, True], ids=["sequential", "read-ahead"])
+def test_item_removed_during_a_pass_loses_nothing_else(ledger, parsers, prefetch: bool) -> None:
     api = FakeSisumaker(per_page=10)
     api.items(SURAT).extend(newest_first(30))
     removed: list[object] = []
@@ -98,7 +102,7 @@ def test_item_removed_during_a_pass_loses_nothing_else(ledger, parsers) -> None:
 
     api.on_fetch = remove_once
     with capture_logs() as logs:
-        summary = make(api, ledger, parsers, prefetch=False).run_pass(
+        summary = make(api, ledger, parsers, prefetch=prefetch).run_pass(
             SURAT, Y26, PassMode.FULL, "p1")
     assert summary.complete
     gone = removed[0]["id_persuratan"]  # type: ignore[index]
@@ -220,6 +224,29 @@ def test_prefetch_never_fetches_past_the_stop_point(ledger, parsers) -> None:
     api.items(SURAT).extend(newest_first(30))
     make(api, ledger, parsers).run_pass(SURAT, Y26, PassMode.FULL, "p1")
     assert [page for _, _, page in api.fetched] == [1, 2, 3]
+
+
+def test_a_full_pass_never_has_two_requests_in_flight(ledger, parsers) -> None:
+    api = FakeSisumaker(per_page=10)
+    api.items(SURAT).extend(newest_first(95))
+    in_flight: list[int] = []
+    lock = threading.Lock()
+    fetch = api.fetch_page
+
+    def counted(kind: ListKind, year: YearDir, page: int) -> RawPage:
+        with lock:
+            in_flight.append(1)
+            overlap = len(in_flight)
+        time.sleep(0.002)
+        with lock:
+            in_flight.pop()
+        assert overlap == 1, f"page {page} was asked while another request was in flight"
+        return fetch(kind, year, page)
+
+    api.fetch_page = counted  # type: ignore[method-assign]
+    summary = make(api, ledger, parsers).run_pass(SURAT, Y26, PassMode.FULL, "p1")
+    assert summary.complete and summary.result.new == 95
+    assert [page for _, _, page in api.fetched] == list(range(1, 11))
 
 
 def test_full_pass_flags_items_removed_on_the_server(ledger, parsers) -> None:

@@ -460,3 +460,27 @@ def test_a_disposition_moved_to_another_letter_updates_both_cases(desk: Desk) ->
     desk.track(wib(20, 13))
     assert desk.doc("2026-1005")["step"] == 2
     assert desk.doc()["step"] == 1, "the old letter keeps step 2 from a disposition now elsewhere"
+
+
+def test_a_round_opening_many_cases_logs_a_few_then_one_summary(
+        ledger: Ledger, parsers: dict[ListKind, ItemParser], mappings: SopMappings) -> None:
+    api = FakeSisumaker(per_page=10)
+    for n in range(1, 8):
+        api.items(SURAT).insert(0, letter(n, perihal=f"{REQUEST} nomor {n}",
+                                          tgl_diterimaTU=REGISTERED))
+    ListPoller(api, ledger, parsers, PollConfig()).run_pass(SURAT, Y26, PassMode.FULL, "p1")
+    tracker = CaseTracker(ledger, mappings, now=lambda: wib(20, 12), log_each=3)
+    with capture_logs() as logs:
+        report = tracker.run()
+    assert report.opened == 7
+    assert len(ledger.list_cases()) == 7  # every case stored, whatever was logged
+    levels = Counter(e["log_level"] for e in logs if e["event"] == "case.opened")
+    assert levels["info"] == 3
+    assert levels["debug"] in (0, 4)  # the rest at debug level, where debug is written
+    summary = [e for e in logs if e["event"] == "cases.summary"]
+    assert len(summary) == 1
+    assert summary[0]["opened"] == 7 and summary[0]["logged_one_by_one"] == 3
+    # The next round has its own budget, and a quiet round writes no summary.
+    with capture_logs() as logs:
+        tracker.run()
+    assert not [e for e in logs if e["event"] == "cases.summary"]
