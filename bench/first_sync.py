@@ -105,9 +105,10 @@ def summary_of(stdout: str) -> dict[str, Any]:
     raise SystemExit("no sync.summary line in the bridge's output")
 
 
-def list_requests(url: str) -> int:
+def list_requests(url: str) -> dict[str, int]:
+    """The list requests the simulator answered since its counters were reset, by list."""
     counts = httpx.get(f"{url}/_sim/stats").json()["requests"]
-    return sum(n for key, n in counts.items() if "/filter" in key)
+    return {key: n for key, n in counts.items() if "/filter" in key}
 
 
 def run_regime(letters: int, dispositions: int, runs: int, latency_ms: int,
@@ -128,7 +129,8 @@ def run_regime(letters: int, dispositions: int, runs: int, latency_ms: int,
                 if index == runs:  # the last run also measures an idle pass
                     httpx.post(f"{url}/_sim/stats/reset")
                     idle = timed([PY, "-m", "bridge", "sync", "--once"], env)
-                    idle["list_requests"] = list_requests(url)
+                    idle["by_list"] = list_requests(url)
+                    idle["list_requests"] = sum(idle["by_list"].values())
                     idle["summary"] = summary_of(idle["stdout"])
             if index:
                 raw_runs.append(raw)
@@ -145,7 +147,7 @@ def run_regime(letters: int, dispositions: int, runs: int, latency_ms: int,
                      "all_s": [r["wall_s"] for r in sync_runs],
                      "peak_rss_mb": max(r["peak_rss_mb"] for r in sync_runs)},
             "ratio": raw_s / sync_s,
-            "idle": {"list_requests": idle["list_requests"],
+            "idle": {"list_requests": idle["list_requests"], "by_list": idle["by_list"],
                      "cpu_ms_round": idle["summary"]["cpu_ms"],
                      "cpu_ms_process": idle["cpu_ms"], "wall_s": idle["wall_s"]},
         }
@@ -161,7 +163,7 @@ def report(result: dict[str, Any]) -> None:
     print(f"(a) raw fetch+parse : {raw['seconds']:7.2f} s  {raw['items_per_s']:9.0f} items/s")
     print(f"(b) bridge 1st sync : {sync['seconds']:7.2f} s  {sync['items_per_s']:9.0f} items/s"
           f"  ratio (b)/(a) = {result['ratio']:.2f}")
-    print(f"(c) idle pass       : {idle['list_requests']} list requests, "
+    print(f"(c) idle pass       : {idle['list_requests']} list requests {idle['by_list']}, "
           f"{idle['cpu_ms_round']:.0f} ms CPU for the round "
           f"({idle['cpu_ms_process']:.0f} ms for the whole process, start-up included)")
     print(f"(d) peak RSS of (b) : {sync['peak_rss_mb']:.0f} MB")

@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     ledger_url: str | None = None
     mappings_dir: Path = Field(default_factory=shipped_mappings_dir)
     poll_interval: float = Field(60.0, gt=0, le=86400)
-    lookback_seconds: float = Field(3600.0, ge=0, le=90 * 86400)
+    # Sisumaker stamps an item when it is inserted, so an item shows up below newer ones only
+    # for as long as a transaction or a clock skew lasts; the daily full pass finds any later.
+    lookback_seconds: float = Field(600.0, ge=0, le=90 * 86400)
     full_sync_hour: int | None = Field(2, ge=0, le=23)
     previous_year_weeks: int = Field(6, ge=0, le=52)
     log_format: Literal["json", "console"] | None = None

@@ -39,7 +39,7 @@ log = structlog.get_logger("bridge.poll")
 class PollConfig:
     """Limits of a pass."""
 
-    lookback: timedelta = timedelta(hours=1)
+    lookback: timedelta = timedelta(minutes=10)
     max_pages: int = 10_000
     prefetch: bool = True
 
