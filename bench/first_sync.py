@@ -5,9 +5,12 @@
 
 Everything runs as whole processes on loopback: a simulated Sisumaker (python -m
 bridge.simulator) and, per run, (a) bench/raw_fetch.py, the bare fetch-and-parse loop, and
-(b) `bridge sync --once` on a fresh ledger. After a warm-up run of each, it prints the median
-of --runs runs, then (c) the requests and CPU milliseconds of an idle pass and (d) the peak
-RSS of (b). It is a script that prints figures, not a test.
+(b) `bridge sync --once` on a fresh ledger. Without added latency it also times (a')
+bench/store_floor.py, which only fetches and inserts each item's payload: the floor of any
+design that stores every item, to tell what storing costs from what the bridge's work costs.
+After a warm-up run of each, it prints the median of --runs runs, then (c) the requests and
+CPU milliseconds of an idle pass and (d) the peak RSS of (b). It is a script that prints
+figures, not a test.
 """
 
 from __future__ import annotations
@@ -112,12 +115,16 @@ def list_requests(url: str) -> dict[str, int]:
 
 
 def run_regime(letters: int, dispositions: int, runs: int, latency_ms: int,
-               postgres: PostgresSchemas | None) -> dict[str, Any]:
+               postgres: PostgresSchemas | None, *, floor: bool = False) -> dict[str, Any]:
     sim, url = start_simulator(letters, dispositions, latency_ms)
     try:
         items = letters + dispositions
-        raw_runs, sync_runs = [], []
+        raw_runs, sync_runs, floor_runs = [], [], []
         for index in range(runs + 1):  # the first of each is the warm-up
+            if floor:
+                with tempfile.TemporaryDirectory() as data:
+                    floor_runs.append(timed([PY, str(ROOT / "bench" / "store_floor.py"), url,
+                                             str(Path(data) / "floor.sqlite3")]))
             raw = timed([PY, str(ROOT / "bench" / "raw_fetch.py"), url])
             fetched = json.loads(raw["stdout"])["items"]
             if fetched != items:
@@ -136,6 +143,7 @@ def run_regime(letters: int, dispositions: int, runs: int, latency_ms: int,
                 raw_runs.append(raw)
                 sync_runs.append(sync)
         raw_s = statistics.median(r["wall_s"] for r in raw_runs)
+        floor_s = statistics.median(r["wall_s"] for r in floor_runs[1:]) if floor else None
         sync_s = statistics.median(r["wall_s"] for r in sync_runs)
         return {
             "ledger": "postgresql" if postgres else "sqlite",
@@ -147,6 +155,8 @@ def run_regime(letters: int, dispositions: int, runs: int, latency_ms: int,
                      "all_s": [r["wall_s"] for r in sync_runs],
                      "peak_rss_mb": max(r["peak_rss_mb"] for r in sync_runs)},
             "ratio": raw_s / sync_s,
+            "floor": None if floor_s is None else {
+                "seconds": floor_s, "items_per_s": items / floor_s, "ratio": raw_s / floor_s},
             "idle": {"list_requests": idle["list_requests"], "by_list": idle["by_list"],
                      "cpu_ms_round": idle["summary"]["cpu_ms"],
                      "cpu_ms_process": idle["cpu_ms"], "wall_s": idle["wall_s"]},
@@ -161,6 +171,11 @@ def report(result: dict[str, Any]) -> None:
     print(f"-- {result['ledger']} ledger, latency {result['latency_ms']} ms per request, "
           f"{result['items']} items")
     print(f"(a) raw fetch+parse : {raw['seconds']:7.2f} s  {raw['items_per_s']:9.0f} items/s")
+    if result.get("floor"):
+        floor = result["floor"]
+        print(f"(a') fetch + insert : {floor['seconds']:7.2f} s  {floor['items_per_s']:9.0f} items/s"
+              f"  ratio (a')/(a) = {floor['ratio']:.2f}  (bench/store_floor.py: no validation,"
+              " no cases)")
     print(f"(b) bridge 1st sync : {sync['seconds']:7.2f} s  {sync['items_per_s']:9.0f} items/s"
           f"  ratio (b)/(a) = {result['ratio']:.2f}")
     print(f"(c) idle pass       : {idle['list_requests']} list requests {idle['by_list']}, "
@@ -186,7 +201,9 @@ def main() -> None:
         postgres = PostgresSchemas(args.postgres_url) if backend == "postgresql" else None
         try:
             for latency in args.latency_ms:
-                result = run_regime(args.letters, args.dispositions, args.runs, latency, postgres)
+                # The floor is told apart from (a) only where the CPU is the limit.
+                result = run_regime(args.letters, args.dispositions, args.runs, latency, postgres,
+                                    floor=latency == 0 and postgres is None)
                 report(result)
                 results.append(result)
         finally:
