@@ -182,6 +182,10 @@ class Ledger(Protocol):
         """Cases not yet overdue whose next deadline has passed."""
         ...
 
+    def overdue_cases(self, *, after: str = "", limit: int = 500) -> list[CaseRow]:
+        """Overdue cases by case id, the first ``limit`` after ``after`` (to walk them all)."""
+        ...
+
     def list_cases(self, *, step: int | None = None, overdue: bool | None = None) -> list[CaseRow]:
         """Cases, filtered by step and overdue state."""
         ...

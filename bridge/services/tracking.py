@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -175,8 +175,7 @@ class CaseTracker:
         if self._checked_all:
             due = [breach for _, breach in self._overdue.values() if breach is not None]
         else:
-            due = [breach for row in self._ledger.list_cases(overdue=True)
-                   if (breach := self._stored_breach(row)) is not None]
+            due = list(self._every_stored_breach())
             self._checked_all = True
         self._overdue.clear()
         # One transaction for all of them; each is logged the first time it is recorded.
@@ -212,6 +211,15 @@ class CaseTracker:
                           "every case")
         self._logged = 0
         self._debug = None
+
+    def _every_stored_breach(self) -> Iterator[_Breach]:
+        """The breach of every overdue case in the ledger, read a batch of cases at a time."""
+        after = ""
+        while rows := self._ledger.overdue_cases(after=after, limit=self._batch):
+            for row in rows:
+                if (breach := self._stored_breach(row)) is not None:
+                    yield breach
+            after = rows[-1].case_id
 
     def _stored_breach(self, row: CaseRow) -> _Breach | None:
         """The breach a stored overdue case stands for (None: it has no next deadline).

@@ -102,6 +102,14 @@ class CaseStore(SqlBase):
                            (_utc(now),))
         return [(int(year), str(surat_id)) for year, surat_id in rows]
 
+    def overdue_cases(self, *, after: str = "", limit: int = 500) -> list[CaseRow]:
+        """Overdue cases by case id, the first ``limit`` after ``after`` (to walk them all)."""
+        rows = self._query(self._sql(
+            "SELECT case_id, year, surat_id, step, overdue, next_deadline, data, updated_at "
+            "FROM cases WHERE overdue = 1 AND case_id > ? ORDER BY case_id LIMIT ?"),
+            (after, limit))
+        return [_case(row) for row in rows]
+
     def list_cases(self, *, step: int | None = None, overdue: bool | None = None) -> list[CaseRow]:
         """Cases, newest letters first, filtered by step and overdue state."""
         where, params = [], []
