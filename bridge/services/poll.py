@@ -2,8 +2,9 @@
 
 The list is newest first, paged by offset, with no "changed since" filter. An incremental
 pass reads from page 1 until a page's oldest item is older than the last complete pass's
-watermark minus the lookback window; a full pass reads every page. Each page is stored in
-one transaction while the next one is being fetched (at most one request in flight).
+watermark minus the lookback window, or a page holds nothing new or changed; a full pass reads
+every page. Each page is stored in one transaction; the next one is fetched meanwhile when it
+is sure to be needed (at most one request in flight).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -103,7 +104,8 @@ class ListPoller:
             threshold = cursor.watermark - self._config.lookback
         bound = log.bind(list=kind.value, year_dir=year.path, pass_id=pass_id, mode=mode.value)
         state = _PassState(watermark=cursor.watermark, live=mode is not PassMode.RESYNC,
-                           progress=progress)
+                           progress=progress, stop_when_known=threshold is not None
+                           and mode is PassMode.INCREMENTAL)
         complete = False
         error: str | None = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as pool:
@@ -186,7 +188,12 @@ class ListPoller:
     def _walk_to_threshold(self, kind: ListKind, year: YearDir, pass_id: str,
                            threshold: datetime | None, state: _PassState,
                            pool: ThreadPoolExecutor, bound: structlog.BoundLogger) -> None:
-        """Down to the threshold: whether to read on depends on each page's oldest item."""
+        """Down to the threshold: whether to read on depends on what each page held.
+
+        An incremental pass also stops at the first page holding nothing new or changed: the
+        head of the list is then read, however many items share the last minutes (a burst of
+        letters at the opening of the office would otherwise cost many pages per idle pass).
+        """
         number = 1
         pending: _Prefetch | None = None
         previous: _Page | None = None
@@ -194,27 +201,21 @@ class ListPoller:
             page = (pending.future.result() if pending is not None
                     else self._fetch(kind, year, number, state.live))
             pending = None
-            if _has_more(page, threshold):
-                # The next page is fetched and parsed on the prefetch thread while this one is
-                # stored (the database works without the GIL, so both go on at once).
-                pending = self._prefetch(pool, kind, year, number + 1, state.live)
             self._check(page, previous, state)
             if previous is not None and _shrank(previous.raw, page.raw):
-                if pending is not None:  # never two requests in flight
-                    wait([pending.future])
                 self._reread(kind, year, number, previous, page, pass_id, state, bound)
-            self._store(page, pass_id, state, bound)
+            result = self._store(page, pass_id, state, bound)
+            if not _has_more(page, threshold) or (state.stop_when_known
+                                                  and not (result.new or result.changed)):
+                return
+            if self._stop.is_set():
+                raise PassStopped
+            pending = self._prefetch(pool, kind, year, number + 1, state.live)
             if pending is not None and self.idle is not None:
                 # Waiting on a slow server: spend the time on other work (deriving cases).
                 # Only until the answer arrives: then its parsing needs the interpreter.
                 while not pending.arrived.is_set() and self.idle():
                     pass
-            if not _has_more(page, threshold):
-                return
-            if self._stop.is_set():
-                if pending is not None:
-                    pending.future.cancel()
-                raise PassStopped
             previous = page
             number += 1
 
@@ -289,7 +290,7 @@ class ListPoller:
         state.pages += 1
 
     def _store(self, page: _Page, pass_id: str, state: _PassState,
-               bound: structlog.BoundLogger) -> None:
+               bound: structlog.BoundLogger) -> StoreResult:
         started = time.perf_counter()
         result = self._ledger.store_page(page.batch, pass_id=pass_id, seen_at=self._now())
         state.result = state.result + result
@@ -305,6 +306,7 @@ class ListPoller:
         event("page.stored", page=page.number, items=len(page.raw.items), new=result.new,
               changed=result.changed, unchanged=result.unchanged,
               quarantined=result.quarantined, duration_s=round(time.perf_counter() - started, 4))
+        return result
 
 
 @dataclass
@@ -315,6 +317,7 @@ class _PassState:
     pages: int = 0
     items: int = 0
     result: StoreResult = field(default_factory=StoreResult)
+    stop_when_known: bool = False  # an incremental pass: stop at a page with nothing new
 
 
 def _has_more(page: _Page, threshold: datetime | None) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -231,3 +232,23 @@ def test_postgres_ledger_url_errors_hide_the_password(postgres_reason) -> None:
         open_ledger("postgresql://bridge:S3cret-pw@127.0.0.1:1/nowhere")
     assert "S3cret-pw" not in str(caught.value)
     assert "***" in str(caught.value)
+
+
+@pytest.mark.postgres
+def test_a_postgres_database_not_in_utf8_is_refused_at_start_with_the_fix(postgres_reason) -> None:
+    if postgres_reason is not None:
+        pytest.skip(postgres_reason)
+    import psycopg
+
+    from tests.conftest import POSTGRES_URL
+
+    name = f"bridge_ascii_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} ENCODING 'SQL_ASCII' TEMPLATE template0")
+    try:
+        url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+        with pytest.raises(LedgerError, match=r"SQL_ASCII encoding.*needs UTF8.*createdb -E UTF8"):
+            open_ledger(url)
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name}")

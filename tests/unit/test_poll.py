@@ -17,7 +17,7 @@ from bridge.ports import RawPage
 from bridge.services.parse import ItemParser
 from bridge.services.poll import ListPoller, PollConfig
 from bridge.services.stop import StopSignal
-from tests.fakes import Y26, FakeSisumaker, letter
+from tests.fakes import BASE, Y26, FakeSisumaker, letter
 
 SURAT = ListKind.SURAT
 
@@ -58,6 +58,26 @@ def test_idle_pass_costs_one_request(ledger, parsers) -> None:
     assert api.request_count - before == 1
     assert summary.requests == 1
     assert summary.result.new == 0 and summary.result.changed == 0
+
+
+def test_idle_pass_costs_one_request_when_the_head_is_a_burst(ledger, parsers) -> None:
+    # 60 letters in the same two minutes: every page is inside the lookback window.
+    api = FakeSisumaker(per_page=10)
+    burst = [letter(n, when=BASE + timedelta(seconds=2 * n)) for n in range(59, -1, -1)]
+    api.items(SURAT).extend(burst)
+    poller = make(api, ledger, parsers, lookback=timedelta(minutes=10))
+    poller.run_pass(SURAT, Y26, PassMode.FULL, "p1")
+    api.fetched.clear()
+    summary = poller.run_pass(SURAT, Y26, PassMode.INCREMENTAL, "p2")
+    assert [page for _, _, page in api.fetched] == [1]
+    assert summary.complete and summary.result.new == 0
+    # Three new letters on top: page 1 holds them, page 2 nothing new, and the pass stops.
+    api.items(SURAT)[:0] = [letter(n, when=BASE + timedelta(seconds=200 + n)) for n in (62, 61, 60)]
+    api.fetched.clear()
+    summary = poller.run_pass(SURAT, Y26, PassMode.INCREMENTAL, "p3")
+    assert [page for _, _, page in api.fetched] == [1, 2]
+    assert summary.result.new == 3
+    assert len(stored_ids(ledger)) == 63
 
 
 def test_incremental_pass_reads_down_to_watermark_minus_lookback(ledger, parsers) -> None:

@@ -29,6 +29,22 @@ class PostgresLedger(SqlLedger):
         except psycopg.Error as exc:
             raise LedgerError(f"cannot connect to the ledger {self._where}: "
                               f"{_first_line(exc)}") from None
+        self._check_encoding()
+
+    def _check_encoding(self) -> None:
+        # Payloads and case documents hold Sisumaker's text as received (Indonesian, and
+        # whatever else a sender typed): a database in another encoding would refuse some
+        # page later, so it is refused now, with the fix.
+        value = self._query("SHOW server_encoding")[0][0]
+        # In an SQL_ASCII database psycopg cannot decode text and hands over bytes.
+        encoding = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+        if encoding.upper().replace("-", "") != "UTF8":
+            self._conn.close()
+            raise LedgerError(
+                f"the ledger database {self._where} uses the {encoding} encoding; the bridge "
+                "stores text as received and needs UTF8: create the database with "
+                "ENCODING 'UTF8' (e.g. createdb -E UTF8 -T template0 NAME)"
+            )
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Cursor[Any]]:
