@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 from bridge.ports import RawPage
 
-_POLL_S = 0.05
+_POLL_S = 0.05  # how often a blocked reader or poller looks whether it should give up
 # About what sending a request costs the reader in CPU here (measured: a shorter grace left
 # requests 1-2 ms slower, fighting the parsing thread for the GIL); never more than 5% of
 # the usual answer time, so that it costs nothing against a fast server.
-_SEND_GRACE_S = 0.001  # how often a blocked reader or poller looks whether it should give up
+_SEND_GRACE_S = 0.001
 
 
 @dataclass(frozen=True, slots=True)
