@@ -252,3 +252,27 @@ def test_a_postgres_database_not_in_utf8_is_refused_at_start_with_the_fix(postgr
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE {name}")
+
+
+@pytest.mark.postgres
+def test_a_growing_postgres_ledger_keeps_its_planner_statistics_fresh(postgres_url) -> None:
+    from bridge.adapters.ledger.postgres import PostgresLedger
+
+    store = PostgresLedger(postgres_url)
+    store.migrate()
+    try:
+        for start in range(0, 1_200, 100):
+            store.store_page(page(*(record(n) for n in range(start, start + 100))),
+                             pass_id="p1", seen_at=NOW)
+        # Analysed once the table grew by 1,000 items: the planner knows it is not empty, so
+        # it finds a page's ids through the primary key instead of filtering the whole year.
+        estimated = query(store, "SELECT reltuples FROM pg_class WHERE oid = 'items'::regclass")
+        assert float(estimated[0][0]) >= 1_000  # type: ignore[arg-type]
+        plan = " ".join(str(r[0]) for r in query(store, (
+            "EXPLAIN SELECT source_id FROM items WHERE kind = 'surat' AND year = 2026 "
+            "AND source_id = ANY(ARRAY['5', '6'])")))
+        assert "Filter: (source_id" not in plan, plan
+        stored = store._known_hashes(store._conn.cursor(), SURAT, 2026, ["5", "1199", "nope"])
+        assert sorted(stored) == ["1199", "5"]
+    finally:
+        store.close()

@@ -46,9 +46,25 @@ class SqlBase(abc.ABC):
     def _sql(self, sql: str) -> str:
         return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
 
+    def _in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """``column`` is one of ``values``: the condition (``?`` marks) and its parameters."""
+        return f"{column} IN ({','.join('?' * len(values))})", list(values)
+
     def _ddl(self, statement: str) -> str:
         """A migration statement in this store's dialect (SQLite's by default)."""
         return statement
+
+    def _may_lose_on_crash(self, cur: Any) -> None:  # noqa: B027 - an optional hook
+        """Let this transaction commit without waiting for the disk.
+
+        Only for what is derived again after a database crash: pages (read again by the next
+        pass, since cursors move only in a pass's own transaction) and derived cases (their
+        dirty marks come back with the pages). A later transaction that waits for the disk,
+        such as an outbox or lease change, makes every earlier one durable with it.
+        """
+
+    def _grown(self, rows: int) -> None:  # noqa: B027 - an optional hook
+        """``rows`` new items were stored (a store whose planner needs fresh statistics)."""
 
     def _lock_for_migration(self, cur: Any) -> None:  # noqa: B027 - an optional hook
         """Keep two processes from migrating at once (SQLite's write lock already does)."""

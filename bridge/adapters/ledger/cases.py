@@ -42,14 +42,15 @@ class CaseStore(SqlBase):
         dispositions: dict[str, list[str]] = {}
         for start in range(0, len(surat_ids), _IN_CHUNK):
             chunk = list(surat_ids[start:start + _IN_CHUNK])
-            marks = ",".join("?" * len(chunk))
+            among, values = self._in("source_id", chunk)
             for source_id, payload in self._query(self._sql(
                     "SELECT source_id, fields FROM items WHERE kind = 'surat' AND year = ? "  # noqa: S608
-                    f"AND source_id IN ({marks}) AND missing_since IS NULL"), (year, *chunk)):
+                    f"AND {among} AND missing_since IS NULL"), (year, *values)):
                 letters[source_id] = payload
+            among, values = self._in("parent_id", chunk)
             for parent_id, payload in self._query(self._sql(
                     "SELECT parent_id, fields FROM items WHERE kind = 'disposisi' AND year = ? "  # noqa: S608
-                    f"AND parent_id IN ({marks}) AND missing_since IS NULL"), (year, *chunk)):
+                    f"AND {among} AND missing_since IS NULL"), (year, *values)):
                 dispositions.setdefault(parent_id, []).append(payload)
         return letters, dispositions
 
@@ -63,6 +64,7 @@ class CaseStore(SqlBase):
         history = [(f"{w.year}-{w.surat_id}", iso(h.at), h.kind, h.description, h.source)
                    for w in writes for h in w.history]
         with self._transaction() as cur:
+            self._may_lose_on_crash(cur)
             if gone:
                 cur.executemany(self._sql("DELETE FROM cases WHERE case_id = ?"), gone)
             if kept:
@@ -87,11 +89,10 @@ class CaseStore(SqlBase):
         """Several cases at once, by case id; ids without a case are left out."""
         found: dict[str, CaseRow] = {}
         for start in range(0, len(case_ids), _IN_CHUNK):
-            chunk = list(case_ids[start:start + _IN_CHUNK])
-            marks = ",".join("?" * len(chunk))
+            among, values = self._in("case_id", case_ids[start:start + _IN_CHUNK])
             for row in self._query(self._sql(
                     "SELECT case_id, year, surat_id, step, overdue, next_deadline, data, "  # noqa: S608
-                    f"updated_at FROM cases WHERE case_id IN ({marks})"), chunk):
+                    f"updated_at FROM cases WHERE {among}"), values):
                 found[row[0]] = _case(row)
         return found
 

@@ -62,9 +62,15 @@ class SqlLedger(OutboxStore, CaseStore):
 
     def store_page(self, batch: PageBatch, *, pass_id: str, seen_at: datetime) -> StoreResult:
         """Store one page in one transaction; storing the same page again changes nothing."""
+        result = self._store_page(batch, pass_id=pass_id, seen_at=seen_at)
+        self._grown(result.new)
+        return result
+
+    def _store_page(self, batch: PageBatch, *, pass_id: str, seen_at: datetime) -> StoreResult:
         seen = iso(seen_at)
         records = _unique(batch.items)
         with self._transaction() as cur:
+            self._may_lose_on_crash(cur)
             known = self._known_hashes(cur, batch.kind, batch.year, list(records))
             new, changed, unchanged = [], [], []
             moved: list[tuple[int, str]] = []
@@ -101,10 +107,10 @@ class SqlLedger(OutboxStore, CaseStore):
                       ids: list[str]) -> dict[str, tuple[str, int, str | None]]:
         known: dict[str, tuple[str, int, str | None]] = {}
         for chunk in _chunks(ids, _IN_CHUNK):
-            marks = ",".join("?" * len(chunk))
+            among, values = self._in("source_id", chunk)
             query = (f"SELECT source_id, content_hash, version, parent_id FROM items "  # noqa: S608 - only ? marks
-                     f"WHERE kind = ? AND year = ? AND source_id IN ({marks})")
-            cur.execute(self._sql(query), (kind.value, year, *chunk))
+                     f"WHERE kind = ? AND year = ? AND {among}")
+            cur.execute(self._sql(query), (kind.value, year, *values))
             for source_id, content_hash, version, parent_id in cur.fetchall():
                 known[source_id] = (content_hash, int(version), parent_id)
         return known
@@ -182,12 +188,10 @@ class SqlLedger(OutboxStore, CaseStore):
     def _release_quarantine(self, cur: Any, kind: ListKind, year: int, ids: list[str]) -> None:
         # An item that now parses leaves quarantine: its valid version is in items.
         for chunk in _chunks(ids, _IN_CHUNK):
-            marks = ",".join("?" * len(chunk))
+            among, values = self._in("qkey", chunk)
             cur.execute(
-                self._sql(
-                    f"DELETE FROM quarantine WHERE kind = ? AND year = ? AND qkey IN ({marks})"  # noqa: S608
-                ),
-                (kind.value, year, *chunk),
+                self._sql(f"DELETE FROM quarantine WHERE kind = ? AND year = ? AND {among}"),  # noqa: S608
+                (kind.value, year, *values),
             )
 
     def _quarantine(self, cur: Any, record: QuarantineRecord, seen: str | None) -> None:
