@@ -65,14 +65,8 @@ Item = Letter | Disposition
 _DATETIMES = frozenset({"created_at", "received_at"})
 
 
-def item_fields(item: Item) -> dict[str, object]:
-    """The item's fields as JSON-ready values (dates in ISO 8601)."""
-    return {name: value.isoformat() if isinstance(value, date) else value
-            for name in item.__slots__ if (value := getattr(item, name)) is not None}
-
-
 def item_from_fields(kind: ListKind, fields: dict[str, object]) -> Item:
-    """The item back from ``item_fields``."""
+    """The item from its canonical fields as stored (JSON values; dates in ISO 8601)."""
     values: dict[str, object] = {}
     for name, value in fields.items():
         if isinstance(value, str) and name in _DATETIMES:
