@@ -321,15 +321,14 @@ class _PassState:
 
 
 def _has_more(page: _Page, threshold: datetime | None) -> bool:
-    if not page.raw.items:
-        return False
-    total = page.raw.total_pages
-    if total is not None and page.number >= total:
+    """More pages, and this one did not reach below the threshold."""
+    if not _more_pages(page.raw, page.number):
         return False
     return not (threshold is not None and page.oldest is not None and page.oldest < threshold)
 
 
 def _more_pages(raw: RawPage, number: int) -> bool:
+    """The list goes on after page ``number`` (whatever its items' dates)."""
     return bool(raw.items) and (raw.total_pages is None or number < raw.total_pages)
 
 
