@@ -23,12 +23,20 @@ from bridge.domain.records import (
 
 @dataclass(frozen=True, slots=True)
 class RawPage:
-    """One page of a list as the server sent it, envelope already read."""
+    """One page of a list as the server sent it, envelope already read.
+
+    ``page`` is the page's number counted from 1 as the server echoed it (0: not echoed);
+    ``more`` is the profile's end-of-list signal read from this answer (None: not read, then
+    a non-empty page below ``total_pages`` goes on); ``next_cursor`` is what asks for the next
+    page of a cursor or next-link list.
+    """
 
     page: int
     total_pages: int | None
     total_items: int | None
     items: Sequence[Any]
+    more: bool | None = None
+    next_cursor: str | None = None
 
 
 class SisumakerApi(Protocol):
@@ -38,8 +46,9 @@ class SisumakerApi(Protocol):
         """The year directories the server offers (``/api/auth/domain``)."""
         ...
 
-    def fetch_page(self, kind: ListKind, year: YearDir, page: int) -> RawPage:
-        """One page of a list, newest first."""
+    def fetch_page(self, kind: ListKind, year: YearDir, page: int,
+                   cursor: str | None = None) -> RawPage:
+        """Page ``page`` (from 1) of a list, newest first; ``cursor``: the previous page's."""
         ...
 
     def post_note(self, year: YearDir, surat_id: str, body: Mapping[str, Any]) -> str:

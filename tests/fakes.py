@@ -70,7 +70,8 @@ class FakeSisumaker:
         self.requests += 1
         return list(self.years)
 
-    def fetch_page(self, kind: ListKind, year: YearDir, page: int) -> RawPage:
+    def fetch_page(self, kind: ListKind, year: YearDir, page: int,
+                   cursor: str | None = None) -> RawPage:
         """One page by offset; the hook runs after the page is cut, like a racing writer."""
         self.requests += 1
         self.fetched.append((kind, year.year, page))

@@ -6,7 +6,7 @@ import re
 import tomllib
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -54,14 +54,49 @@ CANONICAL_FIELDS = {ListKind.SURAT: LETTER_FIELDS, ListKind.DISPOSISI: DISPOSITI
 REQUIRED_FIELDS = {ListKind.SURAT: ("id", "created_at"), ListKind.DISPOSISI: ("id", "surat_id", "created_at")}
 
 
+def _dotted(value: str) -> str:
+    if value and (value != value.strip() or not all(value.split("."))):
+        raise ValueError(f"{value!r} is not a dotted path; e.g. 'data' or 'result.items'")
+    return value
+
+
+DottedPath = Annotated[str, AfterValidator(_dotted)]
+"""Where a value sits in a JSON answer: ``"data"``, ``"result.items"``; ``""``: not sent."""
+
+
+def dig(body: Any, path: str) -> Any:
+    """The value at a dotted path of a JSON answer; None when a step is missing."""
+    value = body
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
 class HttpSpec(BaseModel):
-    """How success and failure are told apart."""
+    """How success and failure are told apart: the HTTP status, then the envelope's flag."""
 
     model_config = _FROZEN
     success_min: int = 200
     success_max: int = 208
-    status_key: str = "status"
-    message_key: str = "messages"
+    status_style: Literal["flag", "word", "none"] = "flag"
+    status_path: DottedPath = "status"
+    ok_words: tuple[str, ...] = ()
+    message_path: DottedPath = "messages"
+
+    @model_validator(mode="after")
+    def _status_consistent(self) -> HttpSpec:
+        if self.status_style != "none" and not self.status_path:
+            raise ValueError(f"status_path: required with status_style = {self.status_style!r};"
+                             " or status_style = 'none' (the HTTP status alone decides)")
+        if self.status_style == "word" and not self.ok_words:
+            raise ValueError("ok_words: give the words meaning success with status_style = "
+                             "'word', e.g. ['success']")
+        if self.status_style != "word" and self.ok_words:
+            raise ValueError("ok_words: only with status_style = 'word'; valid styles: "
+                             "flag, word, none")
+        return self
 
 
 class AuthSpec(BaseModel):
@@ -73,11 +108,14 @@ class AuthSpec(BaseModel):
     domain_key_prefix: str = "dir"
     directory_template: str = "/surattangsel{yy}"
     login_path: str = "{dir}/api/auth"
+    login_body: Literal["json", "form"] = "json"
     username_field: str = "username"
     password_field: str = "password"
-    token_key: str = "id_token"
-    header_name: str = "Authorization"
+    token_path: DottedPath = "id_token"
+    header_name: str = Field("Authorization", min_length=1)
     header_format: str = "{token}"
+    token_lifetime: Literal["jwt", "expires_in", "none"] = "jwt"
+    expires_in_path: DottedPath = ""
 
     @field_validator("header_format")
     @classmethod
@@ -93,20 +131,125 @@ class AuthSpec(BaseModel):
             raise ValueError("must contain {dir}, e.g. '{dir}/api/auth'")
         return value
 
+    @model_validator(mode="after")
+    def _lifetime_consistent(self) -> AuthSpec:
+        if not self.token_path:
+            raise ValueError("token_path: required, e.g. 'id_token' or 'data.access_token'")
+        if (self.token_lifetime == "expires_in") != bool(self.expires_in_path):
+            raise ValueError("expires_in_path: give it exactly when token_lifetime = "
+                             "'expires_in'; valid lifetimes: jwt, expires_in, none")
+        return self
 
-class ListSpec(BaseModel):
-    """One paged list: its path, paging parameters, envelope keys and item fields."""
+
+class _Sized(BaseModel):
+    """The page-size parameter, the size asked for and the most the server gives."""
 
     model_config = _FROZEN
+    size_param: str = "per_page"  # "": the server's own fixed size, not sent
+    size: int = Field(100, ge=1, le=1000)
+    max_size: int = Field(100, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _size_fits(self) -> _Sized:
+        if self.size > self.max_size:
+            raise ValueError(f"size: {self.size} is over max_size {self.max_size}; the server "
+                             "would give shorter pages than asked")
+        return self
+
+
+class PagePaging(_Sized):
+    """Page numbers: ``?page=1&per_page=100``, counted from 1 (or 0)."""
+
+    style: Literal["page"]
+    page_param: str = Field("page", min_length=1)
+    first_page: Literal[0, 1] = 1
+
+
+class OffsetPaging(_Sized):
+    """An offset and a limit: ``?offset=200&limit=100``."""
+
+    style: Literal["offset"]
+    offset_param: str = Field("offset", min_length=1)
+    size_param: str = "limit"
+
+
+class CursorPaging(_Sized):
+    """A cursor from each answer (at ``cursor_path``) sent back as ``cursor_param``."""
+
+    style: Literal["cursor"]
+    cursor_param: str = Field("cursor", min_length=1)
+    cursor_path: DottedPath = Field(min_length=1)
+
+
+class NextLinkPaging(_Sized):
+    """A link to the next page: in the answer at ``next_path``, or a ``Link: <..>; rel=next``."""
+
+    style: Literal["next_link"]
+    next_path: DottedPath = ""
+    link_header: bool = False
+
+    @model_validator(mode="after")
+    def _one_place(self) -> NextLinkPaging:
+        if bool(self.next_path) == self.link_header:
+            raise ValueError("give exactly one of next_path (a dotted path in the answer) and "
+                             "link_header = true (the Link header)")
+        return self
+
+
+Paging = Annotated[PagePaging | OffsetPaging | CursorPaging | NextLinkPaging,
+                   Field(discriminator="style")]
+"""How a list is paged; ``style`` picks one of: page, offset, cursor, next_link."""
+
+END_SIGNALS = ("total_pages", "total_items", "has_more", "no_next", "short_page")
+EndSignal = Literal["total_pages", "total_items", "has_more", "no_next", "short_page"]
+NUMBERED = ("page", "offset")  # styles that can ask for any page again by its number
+
+
+class PagedSpec(BaseModel):
+    """An answer holding a page of entries: where they are, and how the end is told."""
+
+    model_config = _FROZEN
+    items_path: DottedPath = "data"  # "": the answer is the list itself
+    page_path: DottedPath = ""  # the page number (or offset) the server echoes
+    total_pages_path: DottedPath = ""
+    total_items_path: DottedPath = ""
+    has_more_path: DottedPath = ""
+    end: EndSignal = "total_pages"
+
+    def check_paging(self, paging: PagePaging | OffsetPaging | CursorPaging | NextLinkPaging,
+                     ) -> None:
+        """Refuse combinations no server could answer (ValueError naming key and options)."""
+        needs = {"total_pages": ("total_pages_path", self.total_pages_path),
+                 "total_items": ("total_items_path", self.total_items_path),
+                 "has_more": ("has_more_path", self.has_more_path)}
+        if self.end in needs and not needs[self.end][1]:
+            raise ValueError(f"{needs[self.end][0]}: required with end = {self.end!r}; "
+                             f"valid ends: {', '.join(END_SIGNALS)}")
+        if self.end == "no_next" and paging.style in NUMBERED:
+            raise ValueError(f"end: 'no_next' needs paging.style 'cursor' or 'next_link'; "
+                             f"with {paging.style!r} use one of: total_pages, total_items, "
+                             "has_more, short_page")
+        if self.page_path and paging.style not in NUMBERED:
+            raise ValueError(f"page_path: a {paging.style!r} list has no page number to echo; "
+                             "leave it out")
+        if not self.items_path:
+            in_body = [name for name, value in (
+                ("page_path", self.page_path), ("total_pages_path", self.total_pages_path),
+                ("total_items_path", self.total_items_path),
+                ("has_more_path", self.has_more_path),
+                ("paging.cursor_path", getattr(paging, "cursor_path", "")),
+                ("paging.next_path", getattr(paging, "next_path", ""))) if value]
+            if in_body:
+                raise ValueError(f"{in_body[0]}: the answer is a bare list (items_path = ''), "
+                                 "it has no keys; give items_path or leave the key out")
+
+
+class ListSpec(PagedSpec):
+    """One paged list: its path, paging, envelope and item fields."""
+
     path: str
-    page_param: str = "page"
-    per_page_param: str = "per_page"
-    per_page: int = Field(100, ge=1, le=1000)
     params: dict[str, str] = Field(default_factory=dict)
-    data_key: str = "data"
-    page_key: str = "page"
-    total_pages_key: str = "total_page"
-    total_items_key: str
+    paging: Paging
     fields: dict[str, str]
     date_formats: dict[str, tuple[str, ...]]
 
@@ -133,9 +276,45 @@ class ListSpec(BaseModel):
                     raise ValueError(f"{name}: {fmt!r} cannot read back its own output") from exc
         return value
 
+    @model_validator(mode="after")
+    def _paging_consistent(self) -> ListSpec:
+        self.check_paging(self.paging)
+        return self
+
+
+class LookupSpec(PagedSpec):
+    """A GET that lists what the bridge wrote, to find a write again by its ref."""
+
+    path: str
+    ref_param: str = ""  # the ref as a query parameter; "" when {ref} is in the path
+    id_field: str = Field(min_length=1)  # the entry's id, answered for a found ref
+    paging: Paging | None = None  # None: one answer holds every entry
+    max_pages: int = Field(50, ge=1, le=10_000)
+    end: EndSignal = "short_page"
+
+    @model_validator(mode="after")
+    def _ref_once(self) -> LookupSpec:
+        in_path = "{ref}" in self.path
+        if in_path and self.ref_param:
+            raise ValueError("ref_param: the path already holds {ref}; leave ref_param out")
+        if "{dir}" not in self.path:
+            raise ValueError("path: must contain {dir}")
+        if self.paging is not None:
+            self.check_paging(self.paging)
+        return self
+
 
 NOTE_FIELDS = ("status", "text")
 LETTER_PUSH_FIELDS = ("kind", "to", "subject", "body", "event_time", "place", "signer", "reference")
+
+
+def _default_note_list() -> LookupSpec:
+    return LookupSpec(path="{dir}/api/suratmasuk/{surat_id}/tindaklanjut",
+                      id_field="id_tindaklanjut")
+
+
+def _default_letter_lookup() -> LookupSpec:
+    return LookupSpec(path="{dir}/api/suratkeluar/filter", ref_param="ref", id_field="id_compose")
 
 
 class PushSpec(BaseModel):
@@ -143,14 +322,13 @@ class PushSpec(BaseModel):
 
     model_config = _FROZEN
     note_path: str = "{dir}/api/suratmasuk/{surat_id}/tindaklanjut"
-    note_list_path: str = "{dir}/api/suratmasuk/{surat_id}/tindaklanjut"
-    note_id_key: str = "id_tindaklanjut"
+    note_id_path: DottedPath = Field("id_tindaklanjut", min_length=1)
+    note_list: LookupSpec = Field(default_factory=_default_note_list)
     letter_path: str = "{dir}/api/suratkeluar"
-    letter_lookup_path: str = "{dir}/api/suratkeluar/filter"
-    letter_lookup_param: str = "ref"
-    letter_id_key: str = "id_compose"
-    data_key: str = "data"
+    letter_id_path: DottedPath = Field("id_compose", min_length=1)
+    letter_lookup: LookupSpec = Field(default_factory=_default_letter_lookup)
     ref_field: str = "ref"
+    ids_as: Literal["string", "number"] = "string"
     event_time_format: str = "%Y-%m-%d %H:%M"
     note_fields: dict[str, str] = Field(default_factory=lambda: {"status": "status",
                                                                  "text": "catatan"})
@@ -160,14 +338,29 @@ class PushSpec(BaseModel):
         "reference": "id_persuratan_rujukan",
     })
 
-    @field_validator("note_path", "note_list_path")
+    @field_validator("note_path")
     @classmethod
     def _note_placeholders(cls, value: str) -> str:
         if "{dir}" not in value or "{surat_id}" not in value:
             raise ValueError("must contain {dir} and {surat_id}")
         return value
 
-    @field_validator("letter_path", "letter_lookup_path")
+    @field_validator("note_list")
+    @classmethod
+    def _note_list_placeholders(cls, value: LookupSpec) -> LookupSpec:
+        if "{surat_id}" not in value.path:
+            raise ValueError("path: must contain {dir} and {surat_id}")
+        return value
+
+    @field_validator("letter_lookup")
+    @classmethod
+    def _lookup_has_ref(cls, value: LookupSpec) -> LookupSpec:
+        if "{ref}" not in value.path and not value.ref_param:
+            raise ValueError("give ref_param (the ref as a query parameter) or put {ref} in "
+                             "the path")
+        return value
+
+    @field_validator("letter_path")
     @classmethod
     def _letter_placeholders(cls, value: str) -> str:
         if "{dir}" not in value:
@@ -183,6 +376,12 @@ class PushSpec(BaseModel):
     @classmethod
     def _known_letter_fields(cls, value: dict[str, str]) -> dict[str, str]:
         return _exactly(value, LETTER_PUSH_FIELDS)
+
+    def written_id(self, value: str) -> str | int:
+        """An id as the server wants it in a write: a string, or a number when it is one."""
+        if self.ids_as == "number" and value.isascii() and value.isdigit():
+            return int(value)
+        return value
 
 
 def _exactly(value: dict[str, str], names: tuple[str, ...]) -> dict[str, str]:
@@ -265,6 +464,8 @@ def describe_validation_error(path: Path, exc: ValidationError) -> str:
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key (check the spelling)"
+        elif err["type"] == "union_tag_not_found":
+            message = "style is required; valid: page, offset, cursor, next_link"
         elif err["type"] == "enum":
             message = f"unknown name; valid: {err.get('ctx', {}).get('expected', '')}"
         lines.append(f"{path}: {key}: {message}")

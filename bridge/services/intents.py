@@ -121,7 +121,7 @@ class IntentBuilder:
             fields["event_time"]: meeting.strftime(self._spec.event_time_format),
             fields["place"]: config.place,
             fields["signer"]: config.signer,
-            fields["reference"]: case.surat_id,
+            fields["reference"]: self._spec.written_id(case.surat_id),
             self._spec.ref_field: ref,
         }
         return OutboxIntent(ref, case.case_id, case.year, case.surat_id, PushAction.INVITATION,

@@ -25,7 +25,7 @@ from structlog.testing import capture_logs
 
 from bridge.adapters.sisumaker.client import RetryPolicy, SisumakerClient, parse_domain
 from bridge.adapters.sisumaker.token import Token
-from bridge.config.profile import Profile, load_profile
+from bridge.config.profile import PagePaging, Profile, load_profile
 from bridge.domain.items import ListKind, YearDir
 from bridge.errors import (
     AuthenticationError,
@@ -620,14 +620,13 @@ def test_a_changed_profile_drives_the_request(
     surat = profile.lists[ListKind.SURAT].model_copy(
         update={
             "path": "{dir}/api/v2/masuk",
-            "page_param": "halaman",
-            "per_page_param": "jumlah",
-            "per_page": 25,
+            "paging": PagePaging(style="page", page_param="halaman", size_param="jumlah",
+                                 size=25),
             "params": {"search": "1"},
-            "page_key": "hal",
-            "total_pages_key": "jml_hal",
-            "total_items_key": "jumlah_total",
-            "data_key": "isi",
+            "page_path": "hal",
+            "total_pages_path": "jml_hal",
+            "total_items_path": "jumlah_total",
+            "items_path": "isi",
         }
     )
     auth = profile.auth.model_copy(update={"header_format": "Bearer {token}"})

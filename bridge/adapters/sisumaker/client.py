@@ -6,10 +6,10 @@ Vendor exceptions are wrapped here; callers see only the bridge's error tree.
 from __future__ import annotations
 
 import json
-import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlparse
 
@@ -24,9 +24,15 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from bridge.adapters.sisumaker.status import Outcome, classify, parse_retry_after
+from bridge.adapters.sisumaker.paging import page_items, page_request, read_page
+from bridge.adapters.sisumaker.status import (
+    Outcome,
+    classify,
+    envelope_refused,
+    parse_retry_after,
+)
 from bridge.adapters.sisumaker.token import Token
-from bridge.config.profile import Profile
+from bridge.config.profile import LookupSpec, Profile, dig
 from bridge.domain.items import ListKind, YearDir
 from bridge.errors import AuthenticationError, FatalApiError, RetriableApiError
 from bridge.ports import RawPage
@@ -38,6 +44,15 @@ USER_AGENT = "sisumaker-bridge/0.1"
 
 class _Unauthorized(Exception):  # noqa: N818 - a private signal, never raised to callers
     """A 401 inside one attempt; turned into a new login or an AuthenticationError."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A decoded answer, its rel=next Link (if any) and how long the exchange took."""
+
+    body: Any
+    next_link: str | None = None
+    seconds: float = 0.0
 
 
 class RetryPolicy:
@@ -105,51 +120,90 @@ class SisumakerClient:
 
     def year_dirs(self) -> list[YearDir]:
         """The year directories from ``/api/auth/domain`` (``{"dir26": "/surattangsel26"}``)."""
-        body = self._with_retries(lambda: self._send("GET", self._profile.auth.domain_path))
+        body = self._with_retries(lambda: self._send("GET", self._profile.auth.domain_path).body)
         if not isinstance(body, Mapping):
             raise FatalApiError(f"{self._profile.auth.domain_path}: expected a JSON object")
         return parse_domain(body, self._profile)
 
-    def fetch_page(self, kind: ListKind, year: YearDir, page: int) -> RawPage:
-        """One page of a list, with transient failures retried."""
+    def fetch_page(self, kind: ListKind, year: YearDir, page: int,
+                   cursor: str | None = None) -> RawPage:
+        """Page ``page`` (from 1) of a list, with transient failures retried.
+
+        ``cursor`` is the previous page's ``next_cursor`` (cursor and next-link paging).
+        """
+        return self.fetch_list_page(kind, year, page, cursor)[0]
+
+    def fetch_list_page(self, kind: ListKind, year: YearDir, page: int,
+                        cursor: str | None = None) -> tuple[RawPage, Answer]:
+        """A page of a list and the answer it was read from (for ``bridge probe``)."""
         spec = self._profile.lists[kind]
         path = spec.path.format(dir=year.path)
-        params = {**spec.params, spec.per_page_param: str(spec.per_page), spec.page_param: str(page)}
-        body = self._with_retries(lambda: self._authed(year, "GET", path, params=params))
-        return read_envelope(body, kind, self._profile, path=path)
+        request = page_request(spec.paging, path, spec.params, page, cursor)
+        answer = self._get(year, request.path, request.params)
+        raw = read_page(answer.body, spec, spec.paging, page, where=f"GET {path}",
+                        link=answer.next_link)
+        return raw, answer
 
     def get_json(self, year: YearDir, path: str, params: Mapping[str, str] | None = None) -> Any:
         """An authenticated GET with retries (for look-ups beyond the lists)."""
-        return self._with_retries(lambda: self._authed(year, "GET", path, params=params))
+        return self._get(year, path, params).body
 
     def post_json(self, year: YearDir, path: str, body: Mapping[str, Any]) -> Any:
         """An authenticated POST, sent once: a POST is never retried blindly."""
-        return self._authed(year, "POST", path, json_body=body)
+        return self._authed(year, "POST", path, json_body=body).body
 
     def post_note(self, year: YearDir, surat_id: str, body: Mapping[str, Any]) -> str:
-        """POST a follow-up note once; return its id (``id_tindaklanjut``)."""
+        """POST a follow-up note once; return its id (at the profile's ``note_id_path``)."""
         push = self._profile.push
         answer = self.post_json(year, _path(push.note_path, year, surat_id), body)
-        return _remote_id(answer, push.note_id_key, "POST tindaklanjut")
+        return _remote_id(answer, push.note_id_path, "POST note")
 
     def find_note(self, year: YearDir, surat_id: str, ref: str) -> str | None:
         """The id of the note on this letter that carries ``ref``, if the server has one."""
-        push = self._profile.push
-        answer = self.get_json(year, _path(push.note_list_path, year, surat_id))
-        return _find_ref(answer, push.data_key, push.ref_field, ref, push.note_id_key)
+        return self.lookup(year, self._profile.push.note_list, ref, surat_id=surat_id)[0]
 
     def post_letter(self, year: YearDir, body: Mapping[str, Any]) -> str:
-        """POST a draft outgoing letter once; return its id (``id_compose``)."""
+        """POST a draft outgoing letter once; return its id (at ``letter_id_path``)."""
         push = self._profile.push
         answer = self.post_json(year, push.letter_path.format(dir=year.path), body)
-        return _remote_id(answer, push.letter_id_key, "POST suratkeluar")
+        return _remote_id(answer, push.letter_id_path, "POST letter")
 
     def find_letter(self, year: YearDir, ref: str) -> str | None:
         """The id of the draft letter that carries ``ref``, if the server has one."""
-        push = self._profile.push
-        answer = self.get_json(year, push.letter_lookup_path.format(dir=year.path),
-                               params={push.letter_lookup_param: ref})
-        return _find_ref(answer, push.data_key, push.ref_field, ref, push.letter_id_key)
+        return self.lookup(year, self._profile.push.letter_lookup, ref)[0]
+
+    def lookup(self, year: YearDir, spec: LookupSpec, ref: str, *,
+               surat_id: str = "") -> tuple[str | None, list[Answer]]:
+        """Find the entry carrying ``ref``: its id (None: none), and the answers read.
+
+        A paged look-up reads on until the entry or the end of the list; one that cannot
+        reach the end within ``max_pages`` fails, since "not found" would send it again.
+        """
+        path = spec.path.format(dir=year.path, surat_id=quote(surat_id, safe=""),
+                                ref=quote(ref, safe=""))
+        params = {spec.ref_param: ref} if spec.ref_param else {}
+        ref_field = self._profile.push.ref_field
+        where = f"GET {path}"
+        if spec.paging is None:
+            answer = self._get(year, path, params)
+            entries = page_items(answer.body, spec.items_path, where=where)
+            if entries is None:
+                raise RetriableApiError(f"ref look-up: the answer has no {spec.items_path!r} list")
+            return _find_ref(entries, ref_field, ref, spec.id_field), [answer]
+        answers: list[Answer] = []
+        cursor: str | None = None
+        for number in range(1, spec.max_pages + 1):
+            request = page_request(spec.paging, path, params, number, cursor)
+            answer = self._get(year, request.path, request.params)
+            answers.append(answer)
+            page = read_page(answer.body, spec, spec.paging, number, where=where,
+                             link=answer.next_link)
+            found = _find_ref(page.items, ref_field, ref, spec.id_field)
+            if found is not None or not page.more:
+                return found, answers
+            cursor = page.next_cursor
+        raise FatalApiError(f"ref look-up {where}: no end after {spec.max_pages} pages "
+                            "(max_pages); cannot tell whether it was sent")
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -181,9 +235,14 @@ class SisumakerClient:
             next="the same request is sent again after the wait",
         )
 
+    def _get(self, year: YearDir, path: str, params: Mapping[str, str] | None) -> Answer:
+        result: Answer = self._with_retries(lambda: self._authed(year, "GET", path,
+                                                                  params=params))
+        return result
+
     def _authed(self, year: YearDir, method: str, path: str, *,
                 params: Mapping[str, str] | None = None,
-                json_body: Mapping[str, Any] | None = None) -> Any:
+                json_body: Mapping[str, Any] | None = None) -> Answer:
         token = self._token(year)
         try:
             return self._send(method, path, params=params, json_body=json_body, token=token)
@@ -216,32 +275,34 @@ class SisumakerClient:
         # One attempt: a transient failure propagates to the retries of the call that needed
         # the token, so a failing login is not retried max_attempts squared times.
         try:
-            answer = self._send("POST", path, json_body=body, token=None, auth_call=True)
+            answer = self._send("POST", path, token=None, auth_call=True,
+                                json_body=body if auth.login_body == "json" else None,
+                                form_body=body if auth.login_body == "form" else None).body
         except FatalApiError as exc:
             if exc.status_code is not None and 400 <= exc.status_code < 500:
                 raise AuthenticationError(f"login to {year.path} refused: {exc}") from None
             raise
-        raw = answer.get(auth.token_key) if isinstance(answer, Mapping) else None
-        if not isinstance(raw, str) or not raw:
-            raise AuthenticationError(f"login to {year.path}: the answer has no {auth.token_key!r}")
-        token = Token.from_raw(raw)
+        token = read_token(answer, self._profile, year)
         log.info("auth.login", year_dir=year.path, expires_at=token.expires_at)
         return token
 
     # -- one HTTP exchange -------------------------------------------------------------------
 
     def _send(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
-              json_body: Mapping[str, Any] | None = None, token: Token | None = None,
-              auth_call: bool = False) -> Any:
+              json_body: Mapping[str, Any] | None = None,
+              form_body: Mapping[str, str] | None = None, token: Token | None = None,
+              auth_call: bool = False) -> Answer:
         self._respect_retry_after(method, path)
         headers = {}
         if token is not None:
+            self._same_origin(method, path)  # a next link elsewhere must not get the token
             auth = self._profile.auth
             headers[auth.header_name] = auth.header_format.format(token=token.raw)
         self.requests += 1
+        started = time.perf_counter()
         try:
             response = self._http.request(method, path, params=params, json=json_body,
-                                          headers=headers)
+                                          data=form_body, headers=headers)
         except httpx.TimeoutException as exc:
             raise RetriableApiError(f"{method} {path}: timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
@@ -259,7 +320,17 @@ class SisumakerClient:
                 "check BRIDGE_SISUMAKER_USERNAME and the password",
                 status_code=401,
             )
-        return self._read(method, path, response)
+        body = self._read(method, path, response)
+        link = response.links.get("next", {}).get("url")
+        return Answer(body, link, time.perf_counter() - started)
+
+    def _same_origin(self, method: str, path: str) -> None:
+        url = httpx.URL(path)
+        if not url.is_relative_url:
+            base = self._http.base_url
+            if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
+                raise FatalApiError(f"{method} {url.scheme}://{url.host}: a next link to another "
+                                    "server; the token is sent only to BRIDGE_SISUMAKER_URL")
 
     def _respect_retry_after(self, method: str, path: str) -> None:
         # The server asked us to stay away until then: never call before it, whatever the caller.
@@ -308,10 +379,11 @@ class SisumakerClient:
                 f"{where}: truncated or non-JSON body ({len(response.content)} bytes)",
                 status_code=response.status_code,
             ) from None
-        status_key = self._profile.http.status_key
-        if isinstance(body, Mapping) and body.get(status_key) in (0, "0", False):
+        if envelope_refused(body, self._profile.http):
+            flag = dig(body, self._profile.http.status_path)
             raise FatalApiError(
-                f"{where}: the server answered status 0{_server_message(response, self._profile)}",
+                f"{where}: the server answered status {str(flag)[:40]!r}"
+                f"{_server_message(response, self._profile)}",
                 status_code=response.status_code,
             )
         return body
@@ -322,8 +394,8 @@ def _server_message(response: httpx.Response, profile: Profile) -> str:
         body = response.json()
     except ValueError:
         return ""
-    if isinstance(body, Mapping):
-        message = body.get(profile.http.message_key)
+    if isinstance(body, Mapping) and profile.http.message_path:
+        message = dig(body, profile.http.message_path)
         if isinstance(message, str) and message.strip():
             return f": {message.strip()[:200]!r}"
     return ""
@@ -333,23 +405,37 @@ def _path(template: str, year: YearDir, surat_id: str) -> str:
     return template.format(dir=year.path, surat_id=quote(surat_id, safe=""))
 
 
-def _remote_id(answer: Any, key: str, what: str) -> str:
-    value = answer.get(key) if isinstance(answer, Mapping) else None
+def _remote_id(answer: Any, path: str, what: str) -> str:
+    value = dig(answer, path) if isinstance(answer, Mapping) else None
     if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
         return str(value).strip()
     # The server said yes but gave no id: the write happened; the ref look-up finds it.
-    raise RetriableApiError(f"{what}: the answer has no {key!r}")
+    raise RetriableApiError(f"{what}: the answer has no {path!r}")
 
 
-def _find_ref(answer: Any, data_key: str, ref_field: str, ref: str, id_key: str) -> str | None:
-    data = answer.get(data_key) if isinstance(answer, Mapping) else answer
-    if not isinstance(data, list):
-        raise RetriableApiError(f"ref look-up: the answer has no {data_key!r} list")
-    for entry in data:
+def _find_ref(entries: Sequence[Any], ref_field: str, ref: str, id_field: str) -> str | None:
+    for entry in entries:
         if isinstance(entry, Mapping) and entry.get(ref_field) == ref:
-            found = entry.get(id_key)
+            found = entry.get(id_field)
             return str(found) if found is not None else ref
     return None
+
+
+def read_token(answer: Any, profile: Profile, year: YearDir) -> Token:
+    """The token of a login answer, with its lifetime as the profile says to read it."""
+    auth = profile.auth
+    raw = dig(answer, auth.token_path) if isinstance(answer, Mapping) else None
+    if not isinstance(raw, str) or not raw:
+        raise AuthenticationError(f"login to {year.path}: the answer has no {auth.token_path!r}")
+    if auth.token_lifetime == "jwt":
+        return Token.from_raw(raw)
+    if auth.token_lifetime == "expires_in":
+        seconds = dig(answer, auth.expires_in_path)
+        if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds > 0:
+            return Token(raw, time.time() + float(seconds))
+        log.warning("auth.no_expiry", year_dir=year.path, key=auth.expires_in_path,
+                    next="the token is used until the server answers 401")
+    return Token(raw, None)
 
 
 def parse_domain(body: Mapping[str, Any], profile: Profile) -> list[YearDir]:
@@ -373,45 +459,3 @@ def _directory_path(value: Any, yy: str, profile: Profile) -> str:
         if path != "/":
             return path
     return profile.auth.directory_template.format(yy=yy)
-
-
-def read_envelope(body: Any, kind: ListKind, profile: Profile, *, path: str) -> RawPage:
-    """Read a list envelope, tolerating its quirks (string page, fractional total_page)."""
-    spec = profile.lists[kind]
-    if not isinstance(body, Mapping):
-        raise RetriableApiError(f"GET {path}: expected a JSON object, got {type(body).__name__}")
-    data = body.get(spec.data_key)
-    if data is None:
-        data = []
-    if not isinstance(data, list):
-        raise FatalApiError(f"GET {path}: {spec.data_key!r} is not a list")
-    return RawPage(
-        page=_as_int(body.get(spec.page_key)) or 0,
-        total_pages=_as_pages(body.get(spec.total_pages_key)),
-        total_items=_as_int(body.get(spec.total_items_key)),
-        items=data,
-    )
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        return None
-    return int(number) if math.isfinite(number) else None
-
-
-def _as_pages(value: Any) -> int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        return None
-    if not math.isfinite(number) or number < 0:
-        return None
-    return math.ceil(number)

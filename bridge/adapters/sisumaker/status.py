@@ -6,8 +6,9 @@ import math
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import Enum
+from typing import Any
 
-from bridge.config.profile import HttpSpec
+from bridge.config.profile import HttpSpec, dig
 
 
 class Outcome(Enum):
@@ -32,6 +33,26 @@ def classify(status_code: int, spec: HttpSpec) -> Outcome:
     if status_code in _RETRIABLE_4XX or status_code >= 500:
         return Outcome.RETRY
     return Outcome.FATAL
+
+
+_FAILED_FLAGS = (0, "0", False, "false")
+
+
+def envelope_refused(body: Any, spec: HttpSpec) -> bool:
+    """True when a 2xx answer's own status flag says the call failed.
+
+    ``flag``: 0 or false is a failure; ``word``: any word but the profile's ``ok_words``;
+    ``none``, or an answer without the flag: the HTTP status alone decides.
+    """
+    if spec.status_style == "none" or not isinstance(body, dict):
+        return False
+    value = dig(body, spec.status_path)
+    if value is None:
+        return False
+    if spec.status_style == "flag":
+        return value in _FAILED_FLAGS
+    return not (isinstance(value, str) and value.strip().lower() in
+                {word.lower() for word in spec.ok_words})
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
