@@ -12,9 +12,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import structlog
 
@@ -55,10 +56,80 @@ class _Page:
     newest: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class _Prefetch:
-    future: Future[_Page]
-    arrived: threading.Event  # set once the answer (or an error) is in
+class _Source(Protocol):
+    """Hands over a list's pages in order (plain, or read ahead on a thread)."""
+
+    def next(self, idle: Callable[[], bool] | None = None) -> RawPage:
+        """The next page; ``idle()`` runs while it is on its way, until it returns False."""
+        ...
+
+    def close(self) -> None:
+        """Stop after the request in flight, if any."""
+        ...
+
+
+class _Pages:
+    """Fetches page n of one list: by its number, or by the cursor page n-1 gave.
+
+    Used by one thread at a time (the reader thread, or the poller once it is closed).
+    """
+
+    def __init__(self, api: SisumakerApi, kind: ListKind, year: YearDir) -> None:
+        self._api = api
+        self.kind = kind
+        self.year = year
+        self._cursors: dict[int, str] = {}
+        self.by_cursor = False  # a page gave a next cursor: the list is cursor-paged
+
+    def fetch(self, number: int) -> RawPage:
+        """Page ``number``; the cursor it gives is kept for page ``number + 1``."""
+        cursor = self._cursors.get(number)
+        raw = (self._api.fetch_page(self.kind, self.year, number) if cursor is None
+               else self._api.fetch_page(self.kind, self.year, number, cursor))
+        if raw.next_cursor is not None:
+            if raw.next_cursor == cursor:
+                raise PaginationError(f"page {number} gives as next cursor the one it was "
+                                      "asked with; the pass stops (a page loop)")
+            self.by_cursor = True
+            self._cursors[number + 1] = raw.next_cursor
+            self._cursors.pop(number - 1, None)  # only the last few are ever asked again
+        return raw
+
+
+class _OnDemand:
+    """Page n+1 is asked for when the poller wants it; while it is on the way, idle work runs."""
+
+    def __init__(self, fetch: Callable[[int], RawPage], first: int, *, prefetch: bool) -> None:
+        self._fetch = fetch
+        self._next = first
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") \
+            if prefetch else None
+
+    def next(self, idle: Callable[[], bool] | None = None) -> RawPage:
+        """Fetch the next page (on the pool thread, so idle work can run meanwhile)."""
+        number = self._next
+        self._next += 1
+        if self._pool is None or idle is None:
+            return self._fetch(number)
+        arrived = threading.Event()
+
+        def fetch() -> RawPage:
+            try:
+                return self._fetch(number)
+            finally:
+                arrived.set()
+
+        future = self._pool.submit(fetch)
+        # Waiting on a slow server: spend the time on other work (deriving cases). Only until
+        # the answer arrives: then its parsing needs the interpreter.
+        while not arrived.is_set() and idle():
+            pass
+        return future.result()
+
+    def close(self) -> None:
+        """Nothing is in flight between two calls of next(); release the thread."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 class PassStopped(Exception):  # noqa: N818 - a signal, not a failure
@@ -108,17 +179,16 @@ class ListPoller:
                            and mode is PassMode.INCREMENTAL)
         complete = False
         error: str | None = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as pool:
-            try:
-                self._walk(kind, year, pass_id, threshold, state, pool, bound)
-                complete = True
-            except PassStopped:
-                error = "stopped on request before the last page"
-            except Exception as exc:
-                error = str(exc)
-                self._record(kind, year, pass_id, mode, started, requests_before, state, False,
-                             error)
-                raise
+        try:
+            self._walk(kind, year, pass_id, threshold, state, bound)
+            complete = True
+        except PassStopped:
+            error = "stopped on request before the last page"
+        except Exception as exc:
+            error = str(exc)
+            self._record(kind, year, pass_id, mode, started, requests_before, state, False,
+                         error)
+            raise
         missing = 0
         if complete and mode is PassMode.FULL:  # a resync never flags items as removed
             missing = self._ledger.mark_missing(kind, year.year, pass_id=pass_id, at=self._now())
@@ -148,103 +218,70 @@ class ListPoller:
         return summary
 
     def _walk(self, kind: ListKind, year: YearDir, pass_id: str, threshold: datetime | None,
-              state: _PassState, pool: ThreadPoolExecutor, bound: structlog.BoundLogger) -> None:
-        if threshold is None and self._config.prefetch:
-            self._walk_to_end(kind, year, pass_id, state, bound)
-        else:
-            self._walk_to_threshold(kind, year, pass_id, threshold, state, pool, bound)
+              state: _PassState, bound: structlog.BoundLogger) -> None:
+        """The one page loop: pages from a source, checked, stored, until the pass may stop.
 
-    def _walk_to_end(self, kind: ListKind, year: YearDir, pass_id: str, state: _PassState,
-                     bound: structlog.BoundLogger) -> None:
-        """Every page: a reader thread fetches the next one while this one is stored."""
-        def fetch(number: int) -> RawPage:
-            return self._api.fetch_page(kind, year, number)
-
-        reader = ReadAhead(fetch, _more_pages)
+        A pass reading every page takes them from a read-ahead source (a thread asks for page
+        n+1 the moment page n is in); a pass down to a threshold from a plain one (page n+1 is
+        asked for only once page n says it is needed), since what each page held decides
+        whether to read on. An incremental pass also stops at the first page holding nothing
+        new or changed: the head of the list is then read, however many items share the last
+        minutes (a burst of letters at the opening of the office would otherwise cost many
+        pages per idle pass).
+        """
+        pages = _Pages(self._api, kind, year)
+        read_ahead = threshold is None and self._config.prefetch
+        source: _Source | None = None
+        number = 1
+        previous: _Page | None = None
         try:
-            number = 1
-            previous: _Page | None = None
             while True:
-                page = self._parse(kind, year, number, reader.next(self.idle), live=state.live)
+                if source is None:
+                    source = self._source(pages, read_ahead, number)
+                page = self._parse(kind, year, number, source.next(self.idle), live=state.live)
                 self._check(page, previous, state)
-                more = _more_pages(page.raw, number)
                 if previous is not None and _shrank(previous.raw, page.raw):
-                    # The reader may be ahead: stop it, read the previous page again with no
-                    # other request in flight, then read on from the next page.
-                    reader.close()
-                    self._reread(kind, year, number, previous, page, pass_id, state, bound)
-                    if more:
-                        reader = ReadAhead(fetch, _more_pages, first=number + 1)
-                self._store(page, pass_id, state, bound)
-                if not more:
+                    # A read-ahead source may be ahead: stop it, read the previous page again
+                    # with no other request in flight, then read on from the next page.
+                    source.close()
+                    source = None
+                    self._reread(pages, number, previous, page, pass_id, state, bound)
+                result = self._store(page, pass_id, state, bound)
+                if not _has_more(page, threshold) or (state.stop_when_known
+                                                      and not (result.new or result.changed)):
                     return
                 if self._stop.is_set():
                     raise PassStopped
                 previous = page
                 number += 1
         finally:
-            reader.close()
+            if source is not None:
+                source.close()
 
-    def _walk_to_threshold(self, kind: ListKind, year: YearDir, pass_id: str,
-                           threshold: datetime | None, state: _PassState,
-                           pool: ThreadPoolExecutor, bound: structlog.BoundLogger) -> None:
-        """Down to the threshold: whether to read on depends on what each page held.
+    def _source(self, pages: _Pages, read_ahead: bool, first: int) -> _Source:
+        if read_ahead:
+            return ReadAhead(pages.fetch, _more_pages, first=first)
+        return _OnDemand(pages.fetch, first, prefetch=self._config.prefetch)
 
-        An incremental pass also stops at the first page holding nothing new or changed: the
-        head of the list is then read, however many items share the last minutes (a burst of
-        letters at the opening of the office would otherwise cost many pages per idle pass).
-        """
-        number = 1
-        pending: _Prefetch | None = None
-        previous: _Page | None = None
-        while True:
-            page = (pending.future.result() if pending is not None
-                    else self._fetch(kind, year, number, state.live))
-            pending = None
-            self._check(page, previous, state)
-            if previous is not None and _shrank(previous.raw, page.raw):
-                self._reread(kind, year, number, previous, page, pass_id, state, bound)
-            result = self._store(page, pass_id, state, bound)
-            if not _has_more(page, threshold) or (state.stop_when_known
-                                                  and not (result.new or result.changed)):
-                return
-            if self._stop.is_set():
-                raise PassStopped
-            pending = self._prefetch(pool, kind, year, number + 1, state.live)
-            if pending is not None and self.idle is not None:
-                # Waiting on a slow server: spend the time on other work (deriving cases).
-                # Only until the answer arrives: then its parsing needs the interpreter.
-                while not pending.arrived.is_set() and self.idle():
-                    pass
-            previous = page
-            number += 1
-
-    def _reread(self, kind: ListKind, year: YearDir, number: int, previous: _Page, page: _Page,
-                pass_id: str, state: _PassState, bound: structlog.BoundLogger) -> None:
+    def _reread(self, pages: _Pages, number: int, previous: _Page, page: _Page, pass_id: str,
+                state: _PassState, bound: structlog.BoundLogger) -> None:
         """Read the previous page again: items were removed above it.
 
-        The list moved up, so the head of this page slid onto the previous one.
+        The list moved up, so the head of this page slid onto the previous one. A cursor or
+        next link marks a position in the list, not a count of items: a removal above it
+        slides nothing past it, so a cursor-paged list is not read again (and an expired
+        cursor could not be).
         """
+        if pages.by_cursor:
+            bound.info("page.shifted", page=number, reread=None,
+                       total_before=previous.raw.total_items, total_now=page.raw.total_items,
+                       next="cursor paging: the cursor keeps the position; nothing re-read")
+            return
         bound.info("page.shifted", page=number, reread=number - 1,
                    total_before=previous.raw.total_items, total_now=page.raw.total_items)
-        self._store(self._fetch(kind, year, number - 1, state.live), pass_id, state, bound)
-
-    def _prefetch(self, pool: ThreadPoolExecutor, kind: ListKind, year: YearDir,
-                  number: int, live: bool) -> _Prefetch | None:
-        if not self._config.prefetch or self._stop.is_set():
-            return None
-        arrived = threading.Event()
-        return _Prefetch(pool.submit(self._fetch, kind, year, number, live, arrived), arrived)
-
-    def _fetch(self, kind: ListKind, year: YearDir, number: int, live: bool,
-               arrived: threading.Event | None = None) -> _Page:
-        """One page, fetched and parsed (parsing touches no shared state: any thread may)."""
-        try:
-            raw = self._api.fetch_page(kind, year, number)
-        finally:
-            if arrived is not None:
-                arrived.set()
-        return self._parse(kind, year, number, raw, live=live)
+        again = self._parse(pages.kind, pages.year, number - 1, pages.fetch(number - 1),
+                            live=state.live)
+        self._store(again, pass_id, state, bound)
 
     def _parse(self, kind: ListKind, year: YearDir, number: int, raw: RawPage, *,
                live: bool = True) -> _Page:
@@ -329,6 +366,8 @@ def _has_more(page: _Page, threshold: datetime | None) -> bool:
 
 def _more_pages(raw: RawPage, number: int) -> bool:
     """The list goes on after page ``number`` (whatever its items' dates)."""
+    if raw.more is not None:  # the profile's end signal, read by the client
+        return raw.more
     return bool(raw.items) and (raw.total_pages is None or number < raw.total_pages)
 
 
