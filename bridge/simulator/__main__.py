@@ -44,6 +44,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--fractional-total-page", action="store_true", help="send total_page as total/per_page"
     )
+    parser.add_argument(
+        "--shape", choices=("contract", "alt"), default="contract",
+        help="the REST shape served: the contract, or another deployment's (alt; its profile "
+        "is mappings/profiles/alt/sisumaker.toml)",
+    )
+    parser.add_argument(
+        "--offset-dates", action="store_true", help="alt shape: dates with a +07:00 offset"
+    )
     return parser.parse_args(argv)
 
 
@@ -68,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     state.warm()
     if args.latency_ms:
         state.set_faults(latency_ms=args.latency_ms)
-    with SimServer(state, port=args.port) as server:
+    with SimServer(state, port=args.port, shape=args.shape,
+                   offset_dates=args.offset_dates) as server:
         sys.stdout.write(f"SIMULATOR_URL={server.url}\n")
         sys.stdout.flush()
         # A timed wait, so the signal handler gets to run promptly on every platform.

@@ -44,6 +44,7 @@ _ERROR_MESSAGES: Final = {
     504: "Gateway Timeout",
 }
 _SEARCH_LABELS: Final = {"1": "belum dibaca", "2": "sudah dibaca"}
+SHAPES: Final = ("contract", "alt")
 
 
 class _BadRequestError(Exception):
@@ -63,6 +64,15 @@ class Request:
     query: dict[str, str] = field(default_factory=dict)
     authorization: str | None = None
     body: bytes = b""
+    x_auth_token: str | None = None  # the alternative shape's token header
+
+    def form_object(self) -> dict[str, str]:
+        """Return an ``application/x-www-form-urlencoded`` body's first values."""
+        try:
+            text = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _BadRequestError("body is not UTF-8") from None
+        return {name: values[0] for name, values in parse_qs(text).items()}
 
     def json_object(self) -> dict[str, Any]:
         """Return the body as a JSON object; _BadRequestError otherwise."""
@@ -94,14 +104,6 @@ def json_response(status: int, payload: Any, headers: Mapping[str, str] | None =
 def sisumaker_error(status: int, message: str) -> Response:
     """Build an error in Sisumaker's shape: ``{"status": 0, "messages": "..."}``."""
     return json_response(status, {"status": 0, "messages": message})
-
-
-def _not_found() -> Response:
-    return sisumaker_error(404, "Not found")
-
-
-def _bad_token() -> Response:
-    return sisumaker_error(401, "Token tidak valid")
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,7 +189,13 @@ _DIR: Final = r"(?P<dir>/[^/]+)"
 
 
 class _ContractApi:
-    """Sisumaker's endpoints as /work/shared/sisumaker-api.md describes them, quirks included."""
+    """Sisumaker's endpoints as /work/shared/sisumaker-api.md describes them, quirks included.
+
+    A subclass serves another deployment shape: its own ``_routes``, ``error`` and
+    ``_token_of``; faults, counting and the token check stay the same.
+    """
+
+    error: Callable[[int, str], Response] = staticmethod(sisumaker_error)
 
     def __init__(
         self, state: SimState, base_url: Callable[[], str], pause: Callable[[float], None]
@@ -195,7 +203,10 @@ class _ContractApi:
         self._state = state
         self._base_url = base_url
         self._pause = pause
-        self.routes = (
+        self.routes = self._routes()
+
+    def _routes(self) -> tuple[_Route, ...]:
+        return (
             self._route("GET", "/api/auth/cekApi", self._check_api),
             self._route("GET", "/api/auth/domain", self._domain),
             self._route("POST", "{dir}/api/auth", self._login, needs_token=False),
@@ -219,7 +230,8 @@ class _ContractApi:
         creates: bool = False,
     ) -> _Route:
         """Build a route from a readable template; the template is also the counter name."""
-        regex = re.escape(template).replace(r"\{dir\}", _DIR).replace(r"\{id\}", r"(?P<id>[^/]+)")
+        regex = (re.escape(template).replace(r"\{dir\}", _DIR)
+                 .replace(r"\{id\}", r"(?P<id>[^/]+)").replace(r"\{ref\}", r"(?P<ref>[^/]+)"))
         return _Route(
             method, re.compile(regex), f"{method} {template}", handler, needs_token, creates
         )
@@ -229,7 +241,7 @@ class _ContractApi:
         matched = _match(self.routes, request)
         if matched is None:
             self._state.count_request(f"{request.method} <unknown>")
-            return self._counted(_not_found())
+            return self._counted(self.error(404, "Not found"))
         route, params = matched
         self._state.count_request(route.name)
         plan = self._state.plan_faults(creates=route.creates)
@@ -253,10 +265,10 @@ class _ContractApi:
         if plan.error_status is not None:
             self._state.count_fault("error")
             message = _ERROR_MESSAGES.get(plan.error_status, "Terjadi kesalahan pada server")
-            return sisumaker_error(plan.error_status, message)
+            return self.error(plan.error_status, message)
         if plan.retry_after is not None:
             self._state.count_fault("rate_limit")
-            response = sisumaker_error(429, "Terlalu banyak permintaan, coba lagi nanti")
+            response = self.error(429, "Terlalu banyak permintaan, coba lagi nanti")
             response.headers["Retry-After"] = str(plan.retry_after)
             return response
         return None
@@ -282,17 +294,22 @@ class _ContractApi:
             return route.handler(request)
         year = self._state.year_of_dir(params["dir"])
         if year is None:
-            return _not_found()
-        if route.needs_token and not self._state.token_valid(params["dir"], request.authorization):
-            return _bad_token()
+            return self.error(404, "Not found")
+        if route.needs_token and not self._state.token_valid(params["dir"],
+                                                             self._token_of(request)):
+            return self.error(401, "Token tidak valid")
         try:
             return route.handler(_Call(request, year, params))
         except NotFoundError as exc:
-            return sisumaker_error(404, str(exc))
+            return self.error(404, str(exc))
         except InvalidInputError as exc:
-            return sisumaker_error(422, str(exc))
+            return self.error(422, str(exc))
         except _BadRequestError as exc:
-            return sisumaker_error(400, f"Permintaan tidak valid: {exc}")
+            return self.error(400, f"Permintaan tidak valid: {exc}")
+
+    def _token_of(self, request: Request) -> str | None:
+        """The token a request carries (the contract: the raw Authorization header)."""
+        return request.authorization
 
     # -- endpoints -------------------------------------------------------------------------------
 
@@ -309,7 +326,7 @@ class _ContractApi:
         if isinstance(username, str) and isinstance(password, str):
             token = self._state.login(call.params["dir"], username, password)
         if token is None:
-            return sisumaker_error(401, "Username atau password salah")
+            return self.error(401, "Username atau password salah")
         return json_response(200, {"status": 1, "messages": "Login berhasil", "id_token": token})
 
     def _letters(self, call: _Call) -> Response:
@@ -512,11 +529,12 @@ class _App:
     """Everything but the sockets: admin requests to the admin API, the rest to the contract."""
 
     def __init__(
-        self, state: SimState, base_url: Callable[[], str], pause: Callable[[float], None]
+        self, state: SimState, base_url: Callable[[], str], pause: Callable[[float], None],
+        api: Callable[..., _ContractApi] | None = None,
     ) -> None:
         self.state = state
         self._admin = _AdminApi(state)
-        self._contract = _ContractApi(state, base_url, pause)
+        self._contract = (api or _ContractApi)(state, base_url, pause)
 
     def handle(self, request: Request) -> Response:
         """Answer a request; a simulator bug becomes a 500 and is kept in the stats."""
@@ -591,7 +609,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length > 0 else b""
         url = urlsplit(self.path)
         query = {name: values[0] for name, values in parse_qs(url.query).items()}
-        return Request(method, url.path, query, self.headers.get("Authorization"), body)
+        return Request(method, url.path, query, self.headers.get("Authorization"), body,
+                       self.headers.get("X-Auth-Token"))
 
     def _send(self, response: Response) -> None:
         if response.delay_s > 0:
@@ -627,13 +646,14 @@ class _HttpServer(ThreadingHTTPServer):
     block_on_close = True
     request_queue_size = 128
 
-    def __init__(self, host: str, port: int, state: SimState) -> None:
+    def __init__(self, host: str, port: int, state: SimState,
+                 api: Callable[..., _ContractApi] | None = None) -> None:
         self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         self.host = host
         super().__init__((host, port), _Handler)
-        self.app = _App(state, self.base_url, self.pause)
+        self.app = _App(state, self.base_url, self.pause, api)
 
     def base_url(self) -> str:
         """``http://host:port`` of the bound socket."""
@@ -679,15 +699,22 @@ class SimServer:
     """The simulated Sisumaker on 127.0.0.1, served from a daemon thread.
 
     ``port=0`` takes a free port; read it back from :attr:`url`. Use as a context manager, or
-    call :meth:`start` and :meth:`stop`.
+    call :meth:`start` and :meth:`stop`. ``shape="alt"`` serves the same data in another
+    deployment's REST shape (bridge/simulator/alt.py); ``offset_dates`` makes that shape
+    send its dates with a ``+07:00`` offset.
     """
 
     def __init__(
-        self, state: SimState | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self, state: SimState | None = None, *, host: str = "127.0.0.1", port: int = 0,
+        shape: str = "contract", offset_dates: bool = False,
     ) -> None:
+        if shape not in SHAPES:
+            raise ValueError(f"unknown shape {shape!r}; valid: {', '.join(SHAPES)}")
         self._state = state if state is not None else SimState()
         self._host = host
         self._port = port
+        self.shape = shape
+        self._offset_dates = offset_dates
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -714,7 +741,13 @@ class SimServer:
         """Bind and serve in a daemon thread; return self."""
         if self._httpd is not None:
             raise RuntimeError("the simulator is already running")
-        self._httpd = _HttpServer(self._host, self._port, self._state)
+        api: Callable[..., _ContractApi] | None = None
+        if self.shape == "alt":
+            from bridge.simulator.alt import AltApi  # noqa: PLC0415 - alt builds on this module
+
+            offset = self._offset_dates
+            api = lambda *args: AltApi(*args, offset_dates=offset)  # noqa: E731
+        self._httpd = _HttpServer(self._host, self._port, self._state, api)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},  # so stop() returns in about 50 ms

@@ -337,6 +337,19 @@ class _Table:
         window = self._keys[max(0, end - limit) : end]
         return [self._fragment(item_id) for _, item_id in reversed(window)]
 
+    def page_before(self, key: tuple[str, int] | None,
+                    limit: int) -> tuple[list[bytes], tuple[str, int] | None]:
+        """Up to ``limit`` items older than ``key`` (None: from the newest), newest first.
+
+        Also the key to continue from, None at the end: a keyset cursor, which an item added
+        or removed above it does not move.
+        """
+        end = len(self._keys) if key is None else bisect.bisect_left(self._keys, key)
+        start = max(0, end - max(limit, 0))
+        window = self._keys[start:end]
+        items = [self._fragment(item_id) for _, item_id in reversed(window)]
+        return items, (window[0] if window and start > 0 else None)
+
     def newest_first(self) -> Iterator[Item]:
         """Iterate the stored items from the newest."""
         for _, item_id in reversed(self._keys):
@@ -598,6 +611,14 @@ class SimState:
         with self._lock:
             table = self._year(year).dispositions
             return Page(table.page(offset, limit), len(table))
+
+    def letter_page_before(self, year: int | str, key: tuple[str, int] | None,
+                           limit: int) -> tuple[Page, tuple[str, int] | None]:
+        """A newest-first page of letters older than ``key``, and the key to go on from."""
+        with self._lock:
+            table = self._year(year).letters
+            fragments, next_key = table.page_before(key, limit)
+            return Page(fragments, len(table)), next_key
 
     def warm(self) -> None:
         """Serialise every item now, so the first scan is as fast as the next ones."""

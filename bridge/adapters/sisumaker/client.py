@@ -301,7 +301,8 @@ class SisumakerClient:
         self.requests += 1
         started = time.perf_counter()
         try:
-            response = self._http.request(method, path, params=params, json=json_body,
+            # params=None, not {}: an empty mapping would replace the query of a next link.
+            response = self._http.request(method, path, params=params or None, json=json_body,
                                           data=form_body, headers=headers)
         except httpx.TimeoutException as exc:
             raise RetriableApiError(f"{method} {path}: timed out ({type(exc).__name__})") from None
