@@ -149,23 +149,28 @@ class AltApi(_ContractApi):
     # -- items in this shape -------------------------------------------------------------------
 
     def _items(self, page: Page) -> list[dict[str, Any]]:
-        return [self._reshaped(json.loads(fragment)) for fragment in page.fragments]
+        return [reshape(json.loads(fragment), offset_dates=bool(self._offset))
+                for fragment in page.fragments]
 
-    def _reshaped(self, item: dict[str, Any]) -> dict[str, Any]:
-        for name in _STAMP_FIELDS:
-            value = item.get(name)
-            found = _STAMP.fullmatch(value) if isinstance(value, str) else None
-            if found:
-                item[name] = f"{found[1]}T{found[2]}{self._offset}"
-        sent = item.get("tgl_dikirim")
-        found = _DAY_FIRST.fullmatch(sent) if isinstance(sent, str) else None
+
+def reshape(item: Mapping[str, Any], *, offset_dates: bool) -> dict[str, Any]:
+    """A stored letter or disposition as this shape sends it: ISO dates, numeric ids."""
+    shaped = dict(item)
+    offset = "+07:00" if offset_dates else ""
+    for name in _STAMP_FIELDS:
+        value = shaped.get(name)
+        found = _STAMP.fullmatch(value) if isinstance(value, str) else None
         if found:
-            item["tgl_dikirim"] = f"{found[3]}-{found[2]}-{found[1]}"
-        for name in _NUMERIC_IDS:
-            value = item.get(name)
-            if isinstance(value, str) and value.isascii() and value.isdigit():
-                item[name] = int(value)
-        return item
+            shaped[name] = f"{found[1]}T{found[2]}{offset}"
+    sent = shaped.get("tgl_dikirim")
+    found = _DAY_FIRST.fullmatch(sent) if isinstance(sent, str) else None
+    if found:
+        shaped["tgl_dikirim"] = f"{found[3]}-{found[2]}-{found[1]}"
+    for name in _NUMERIC_IDS:
+        value = shaped.get(name)
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 16:
+            shaped[name] = int(value)
+    return shaped
 
 
 def _limit(query: Mapping[str, str], name: str, maximum: int) -> int:

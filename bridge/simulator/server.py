@@ -737,6 +737,14 @@ class SimServer:
             raise RuntimeError("the simulator is not running")
         return self._httpd.server_port
 
+    def served(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """A letter or disposition of the state as this shape sends it."""
+        if self.shape == "alt":
+            from bridge.simulator.alt import reshape  # noqa: PLC0415 - alt builds on this module
+
+            return reshape(item, offset_dates=self._offset_dates)
+        return dict(item)
+
     def start(self) -> SimServer:
         """Bind and serve in a daemon thread; return self."""
         if self._httpd is not None:

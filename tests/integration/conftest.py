@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,38 @@ from bridge.simulator.state import DEFAULT_PASSWORD, DEFAULT_USERNAME
 
 ROOT = Path(__file__).resolve().parents[2]
 BRIDGE = [sys.executable, "-m", "bridge"]
+MAPPINGS = ROOT / "mappings"
+SHAPES = ("contract", "alt")
+"""The simulator's deployment shapes; a test taking ``shape`` runs against one of them."""
+# The list endpoints of each shape, as the simulator counts requests (letters, dispositions).
+LIST_ENDPOINTS = {
+    "contract": ("GET {dir}/api/suratmasuk/filter", "GET {dir}/api/disposisi/filter"),
+    "alt": ("GET {dir}/v2/incoming", "GET {dir}/v2/dispositions"),
+}
+# The prefixes of each shape's POSTs that create notes and drafts (not the login).
+PUSH_PREFIX = {"contract": ("POST {dir}/api/surat",),
+               "alt": ("POST {dir}/v2/incoming", "POST {dir}/v2/outgoing")}
+
+
+def mappings_for(shape: str, where: Path) -> Path:
+    """The mapping files for a shape: the shipped ones, with the shape's own API profile.
+
+    As an operator adapts the bridge: a copy of mappings/ whose sisumaker.toml is replaced.
+    """
+    if shape == "contract":
+        return MAPPINGS
+    target = where / f"mappings-{shape}"
+    if not target.exists():
+        shutil.copytree(MAPPINGS, target, ignore=shutil.ignore_patterns("profiles"))
+        shutil.copyfile(MAPPINGS / "profiles" / shape / "sisumaker.toml",
+                        target / "sisumaker.toml")
+    return target
+
+
+@pytest.fixture
+def shape() -> str:
+    """The deployment shape the simulator serves (parametrize ``shape`` to change it)."""
+    return "contract"
 
 
 @pytest.fixture
@@ -24,9 +57,9 @@ def sim_state() -> SimState:
 
 
 @pytest.fixture
-def sim(sim_state: SimState) -> Iterator[SimServer]:
-    """The simulator serving on a free loopback port."""
-    with SimServer(sim_state) as server:
+def sim(sim_state: SimState, shape: str) -> Iterator[SimServer]:
+    """The simulator serving on a free loopback port, in the test's deployment shape."""
+    with SimServer(sim_state, shape=shape) as server:
         yield server
 
 
@@ -43,6 +76,8 @@ def bridge_env(sim: SimServer, data_dir: Path, **extra: str) -> dict[str, str]:
         # The simulator answers in milliseconds: an in-doubt push may be sent again after 1 s.
         BRIDGE_PUSH_RESEND_AFTER="1",
     )
+    if sim.shape != "contract":
+        env["BRIDGE_MAPPINGS_DIR"] = str(mappings_for(sim.shape, data_dir.parent))
     env.update(extra)
     return env
 

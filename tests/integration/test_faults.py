@@ -53,6 +53,7 @@ from bridge.services.intents import INVITATION_AFTER_STEP, INVITATION_STEP, NOTE
 from bridge.simulator import SimServer, SimState, generate
 from bridge.simulator.data import _FRONT_OFFICE, _HEAD, _IT_HEAD
 from bridge.simulator.state import DEFAULT_PASSWORD, DEFAULT_USERNAME, Page
+from tests.integration.conftest import LIST_ENDPOINTS, PUSH_PREFIX, SHAPES, mappings_for
 
 pytestmark = pytest.mark.integration
 
@@ -116,15 +117,16 @@ class World:
 @contextmanager
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, seed: int, letters: int = LETTERS,
           years: list[int] | None = None, now: datetime | None = None,
-          server_ahead_s: float = 0.0) -> Iterator[World]:
+          server_ahead_s: float = 0.0, shape: str = "contract") -> Iterator[World]:
     """A simulator with generated letters, serving on loopback, every request recorded.
 
     ``server_ahead_s``: the server's clock (token expiry) runs that much ahead of the bridge's.
+    ``shape``: the deployment shape it serves; the bridge reads it with that shape's profile.
     """
     state = SimState(years=years, clock=lambda: time.time() + server_ahead_s)
     summary = generate(state, letters=letters, seed=seed, request_share=REQUEST_SHARE, now=now)
     requests = {(year, sid) for year, ids in summary.request_ids.items() for sid in ids}
-    with SimServer(state) as sim:
+    with SimServer(state, shape=shape) as sim:
         w = World(state, sim, tmp_path, requests)
         count_request, plan_faults, year_of_dir = (state.count_request, state.plan_faults,
                                                    state.year_of_dir)
@@ -174,6 +176,7 @@ def open_bridge(w: World, name: str, years: tuple[int, ...], *, push: bool = Tru
         "sisumaker_url": w.sim.url, "sisumaker_username": DEFAULT_USERNAME,
         "sisumaker_password": DEFAULT_PASSWORD, "data_dir": w.tmp / name, "log_format": "json",
         "years": years, "push_enabled": push,
+        "mappings_dir": mappings_for(w.sim.shape, w.tmp),
     }
     values.setdefault("push_resend_after", 0.3)  # the simulator answers in milliseconds
     values.update(settings)
@@ -258,7 +261,7 @@ def assert_items_match_server(w: World, bridge: Bridge, years: tuple[int, ...]) 
     for year in years:
         for kind, items, key in ((SURAT, w.state.letters(year), "id_persuratan"),
                                  (DISPOSISI, w.state.dispositions(year), "id_disposisi")):
-            server = {item[key]: item for item in items}
+            server = {item[key]: w.sim.served(item) for item in items}
             stored = {item.source_id: item for item in bridge.ledger.iter_items(kind, year)}
             assert set(stored) == set(server), (
                 f"{kind.value} {year}: missing {sorted(set(server) - set(stored))[:10]}, "
@@ -413,11 +416,17 @@ SIMPLE_FAULTS = [
 ]
 
 
-@pytest.mark.parametrize("fault", SIMPLE_FAULTS, ids=lambda f: f.name)
+# The second deployment shape runs the faults that hit its paging and its write answers.
+FAULT_SHAPES = [(fault, "contract") for fault in SIMPLE_FAULTS] + [
+    (SIMPLE_FAULTS[0], "alt"), (SIMPLE_FAULTS[2], "alt")]
+
+
+@pytest.mark.parametrize(("fault", "shape"), FAULT_SHAPES,
+                         ids=[f"{f.name}-{s}" for f, s in FAULT_SHAPES])
 def test_the_bridge_converges_after_the_fault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              fault: Fault) -> None:
+                                              fault: Fault, shape: str) -> None:
     seed = 4100 + SIMPLE_FAULTS.index(fault)
-    with world(tmp_path, monkeypatch, seed=seed) as w:
+    with world(tmp_path, monkeypatch, seed=seed, shape=shape) as w:
         years = years_of(w.state)
         bridge = open_bridge(w, "bridge", years, **fault.settings)
         try:
@@ -439,17 +448,21 @@ def test_the_bridge_converges_after_the_fault(tmp_path: Path, monkeypatch: pytes
         assert sum(r.push.found for r in reports if r.push) > 0
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 def test_truncated_answers_to_posts_are_found_by_ref_not_sent_again(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every POST answer cut in half: the note or draft exists, the bridge cannot read its id."""
-    with world(tmp_path, monkeypatch, seed=4150, letters=60) as w:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shape: str) -> None:
+    """Every POST answer cut in half: the note or draft exists, the bridge cannot read its id.
+
+    The alt shape finds them in its paged note list and by the ref in the draft's path.
+    """
+    with world(tmp_path, monkeypatch, seed=4150, letters=60, shape=shape) as w:
         years = years_of(w.state)
         bridge = open_bridge(w, "bridge", years)
         try:
             cycle = bridge.cycle()
 
             def cut_posts(endpoint: str) -> None:
-                w.state.set_faults(truncate_rate=1.0 if endpoint.startswith("POST {dir}/api/surat") else 0.0)
+                w.state.set_faults(truncate_rate=1.0 if endpoint.startswith(PUSH_PREFIX[shape]) else 0.0)
 
             w.hooks.append(cut_posts)
             reports = fault_rounds(cycle, rounds=2)
@@ -512,17 +525,20 @@ def test_429_with_retry_after_over_the_cap_fails_fast_and_never_calls_early(
     assert any("over the cap" in f or "Retry-After" in f for f in failures), failures[:5]
 
 
-@pytest.mark.parametrize("server_ahead_s", [0.0, 3.0], ids=["expiry-seen-by-the-client",
-                                                           "server-clock-ahead"])
+@pytest.mark.parametrize(("server_ahead_s", "shape"), [(0.0, "contract"), (3.0, "contract"),
+                                                       (0.0, "alt")],
+                         ids=["expiry-seen-by-the-client", "server-clock-ahead",
+                              "expires-in-alt"])
 def test_tokens_expiring_in_the_middle_of_a_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 server_ahead_s: float) -> None:
+                                                 server_ahead_s: float, shape: str) -> None:
     """Two-second tokens, renewed only once expired (margin 0), over rounds that last longer.
 
     With the server's clock ahead, a token dies before its ``exp`` says to the bridge: the
     server answers 401 and the bridge must log in again and repeat the request (a POST too:
     a 401 means nothing was created).
     """
-    with world(tmp_path, monkeypatch, seed=4301, letters=160, server_ahead_s=server_ahead_s) as w:
+    with world(tmp_path, monkeypatch, seed=4301, letters=160, server_ahead_s=server_ahead_s,
+               shape=shape) as w:
         years = years_of(w.state)
         w.state.configure(token_ttl=2)
         bridge = open_bridge(w, "bridge", years, token_refresh_margin=0)
@@ -570,14 +586,16 @@ def test_tokens_revoked_between_pages(tmp_path: Path, monkeypatch: pytest.Monkey
     assert stats["tokens_issued"] >= 5
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 def test_new_letters_and_dispositions_arriving_while_a_pass_pages(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with world(tmp_path, monkeypatch, seed=4401, letters=260) as w:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shape: str) -> None:
+    with world(tmp_path, monkeypatch, seed=4401, letters=260, shape=shape) as w:
         years = years_of(w.state)
         year = max(years)
         bridge = open_bridge(w, "bridge", years)
         added: list[str] = []
         counter = Counter[str]()
+        LETTER_LIST, DISPOSITION_LIST = LIST_ENDPOINTS[shape]  # noqa: N806
 
         def arrive(endpoint: str) -> None:
             counter[endpoint] += 1
@@ -653,7 +671,8 @@ def test_letters_changed_in_place_while_a_pass_pages(tmp_path: Path,
             assert sum(r.sync.result.changed for r in reports) > 0
             for sid in changed_new:
                 stored = bridge.ledger.get_item(SURAT, year, sid)
-                assert stored is not None and json.loads(stored.payload) == w.state.letter(year, sid)
+                assert stored is not None and json.loads(stored.payload) == w.sim.served(
+                    w.state.letter(year, sid))
             # Deeper ones wait for the day's full pass: the next night, after BRIDGE_FULL_SYNC_HOUR.
             tomorrow = (clock().astimezone(WIB) + timedelta(days=1)).replace(hour=3, minute=0)
             clock.set(tomorrow)

@@ -16,17 +16,23 @@ from bridge.config.settings import load_settings
 from bridge.domain.items import ListKind
 from bridge.simulator import SimServer, SimState, generate
 from bridge.simulator.state import DEFAULT_PASSWORD, DEFAULT_USERNAME
-from tests.integration.conftest import BRIDGE, bridge_env, run_bridge
+from tests.integration.conftest import (
+    BRIDGE,
+    LIST_ENDPOINTS,
+    SHAPES,
+    bridge_env,
+    mappings_for,
+    run_bridge,
+)
 
 pytestmark = pytest.mark.integration
-
-LISTS = ("GET {dir}/api/suratmasuk/filter", "GET {dir}/api/disposisi/filter")
 
 
 def in_process(sim: SimServer, tmp_path: Path):
     settings = load_settings(
         sisumaker_url=sim.url, sisumaker_username=DEFAULT_USERNAME,
         sisumaker_password=DEFAULT_PASSWORD, data_dir=tmp_path, log_format="json",
+        mappings_dir=mappings_for(sim.shape, tmp_path),
     )
     return build(settings)
 
@@ -41,6 +47,7 @@ def ledger_ids(bridge, kind: ListKind) -> set[str]:
     return {item.source_id for item in bridge.ledger.iter_items(kind)}
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 def test_first_sync_holds_exactly_the_servers_items_and_an_idle_pass_costs_one_request(
         sim: SimServer, sim_state: SimState, tmp_path: Path) -> None:
     generate(sim_state, letters=450, seed=3)
@@ -58,11 +65,12 @@ def test_first_sync_holds_exactly_the_servers_items_and_an_idle_pass_costs_one_r
         idle = service.run_once()
         counts = sim_state.request_counts()
         assert idle.ok and idle.result.new == 0 and idle.result.changed == 0
-        assert [counts.get(endpoint, 0) for endpoint in LISTS] == [1, 1]
+        assert [counts.get(endpoint, 0) for endpoint in LIST_ENDPOINTS[sim.shape]] == [1, 1]
     finally:
         bridge.close()
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 def test_new_and_changed_letters_are_picked_up_by_the_next_pass(
         sim: SimServer, sim_state: SimState, tmp_path: Path) -> None:
     generate(sim_state, letters=120, seed=4)
@@ -100,6 +108,7 @@ def test_fractional_total_page_and_string_page_are_read(sim: SimServer, sim_stat
         bridge.close()
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 def test_cli_sync_once_then_status_json(sim: SimServer, sim_state: SimState,
                                         tmp_path: Path) -> None:
     summary = generate(sim_state, letters=150, seed=6)
@@ -129,6 +138,7 @@ def test_cli_sync_once_then_status_json(sim: SimServer, sim_state: SimState,
     assert all(c["watermark"] for c in report["cursors"])
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 def test_quarantined_items_do_not_stop_the_sync(sim: SimServer, sim_state: SimState,
                                                 tmp_path: Path) -> None:
     generate(sim_state, letters=30, seed=7)
