@@ -29,7 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bridge.simulator import SimServer, SimState, generate
 from bridge.simulator.state import TIMESTAMP_FORMAT
-from tests.integration.conftest import BRIDGE, ROOT, bridge_env, run_bridge
+from tests.integration.conftest import BRIDGE, ROOT, SHAPES, bridge_env, run_bridge
 
 pytestmark = pytest.mark.integration
 
@@ -227,6 +227,7 @@ def far_full_sync_hour(state: SimState) -> str:
 # -- 1. resync --surat ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 def test_resync_surat_reads_one_letter_again_and_leaves_the_cursors_alone(
         sim: SimServer, sim_state: SimState, tmp_path: Path) -> None:
     generate(sim_state, letters=300, seed=21)
@@ -277,6 +278,7 @@ def test_resync_surat_reads_one_letter_again_and_leaves_the_cursors_alone(
 # -- 2. resync --since / --until ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 def test_resync_since_stores_old_items_an_incremental_pass_misses(
         sim: SimServer, sim_state: SimState, tmp_path: Path) -> None:
     generate(sim_state, letters=300, seed=22)
@@ -326,6 +328,7 @@ def test_resync_since_stores_old_items_an_incremental_pass_misses(
 # -- 3. resync --full -------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 def test_resync_full_flags_what_the_server_removed(sim: SimServer, sim_state: SimState,
                                                   tmp_path: Path) -> None:
     generate(sim_state, letters=150, seed=23)

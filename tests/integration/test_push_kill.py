@@ -68,9 +68,11 @@ SLEEP = Variant("kills+post-timeout-sleep",
                  "post_timeout_sleep_ms": 1500.0},
                 {"BRIDGE_HTTP_TIMEOUT": "0.5"})
 VARIANTS = [
-    pytest.param(PLAIN, id=PLAIN.name),
-    pytest.param(DROP, id=DROP.name),
-    pytest.param(SLEEP, id=SLEEP.name, marks=pytest.mark.slow),  # not in the default CI run
+    pytest.param(PLAIN, "contract", id=PLAIN.name),
+    pytest.param(DROP, "contract", id=DROP.name),
+    pytest.param(SLEEP, "contract", id=SLEEP.name, marks=pytest.mark.slow),  # not in default CI
+    # The second deployment shape: its write answers, paged note list and ref-in-path look-up.
+    pytest.param(DROP, "alt", id=f"{DROP.name}-alt"),
 ]
 
 
@@ -157,14 +159,15 @@ def assert_exactly_once(verdict: Verdict) -> None:
     assert wrong_id == [], f"remote ids that are not the server's: {wrong_id[:10]}"
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize(("variant", "shape"), VARIANTS)
 def test_sigkill_while_pushing_never_duplicates_nor_loses_a_push(tmp_path: Path,
-                                                                  variant: Variant) -> None:
+                                                                  variant: Variant,
+                                                                  shape: str) -> None:
     seed = 20261129 + sum(map(ord, variant.name))
     state = SimState()
     generate(state, letters=LETTERS, seed=seed, request_share=REQUEST_SHARE)
     data = tmp_path / "data"
-    with SimServer(state) as sim:
+    with SimServer(state, shape=shape) as sim:
         env = bridge_env(sim, data, **variant.env)
         loop = kill_loop(env, tmp_path, state, variant, seed)
         post_timeouts = state.stats().get("faults", {}).get("post_timeout", 0)
@@ -192,18 +195,21 @@ def test_sigkill_while_pushing_never_duplicates_nor_loses_a_push(tmp_path: Path,
 
 
 CRASH_POINTS = [
-    pytest.param("before-post", id="before-post"),
-    pytest.param("after-post", id="after-post"),
-    pytest.param("after-sent", id="after-sent-before-follow-up-note"),
+    pytest.param("before-post", "contract", id="before-post"),
+    pytest.param("after-post", "contract", id="after-post"),
+    pytest.param("after-sent", "contract", id="after-sent-before-follow-up-note"),
+    # The draft made but its answer lost: found again by the ref in the alt shape's path.
+    pytest.param("after-post", "alt", id="after-post-alt"),
 ]
 
 
-@pytest.mark.parametrize("point", CRASH_POINTS)
-def test_a_kill_at_each_crash_point_of_an_invitation(tmp_path: Path, point: str) -> None:
+@pytest.mark.parametrize(("point", "shape"), CRASH_POINTS)
+def test_a_kill_at_each_crash_point_of_an_invitation(tmp_path: Path, point: str,
+                                                     shape: str) -> None:
     state = SimState()
     generate(state, letters=80, seed=7, request_share=0.5)
     data = tmp_path / "data"
-    with SimServer(state) as sim:
+    with SimServer(state, shape=shape) as sim:
         env = bridge_env(sim, data)
         proc = start(harness_command(point), harness_env(env), tmp_path, tmp_path / "crash.log")
         try:
