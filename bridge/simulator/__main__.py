@@ -50,7 +50,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "is mappings/profiles/alt/sisumaker.toml)",
     )
     parser.add_argument(
-        "--offset-dates", action="store_true", help="alt shape: dates with a +07:00 offset"
+        "--naive-dates", action="store_true",
+        help="alt shape: dates without their +07:00 offset",
     )
     return parser.parse_args(argv)
 
@@ -77,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.latency_ms:
         state.set_faults(latency_ms=args.latency_ms)
     with SimServer(state, port=args.port, shape=args.shape,
-                   offset_dates=args.offset_dates) as server:
+                   offset_dates=not args.naive_dates) as server:
         sys.stdout.write(f"SIMULATOR_URL={server.url}\n")
         sys.stdout.flush()
         # A timed wait, so the signal handler gets to run promptly on every platform.

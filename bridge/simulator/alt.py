@@ -1,23 +1,24 @@
 """A second deployment shape: the same data as the contract, in another plausible REST shape.
 
-It differs from /work/shared/sisumaker-api.md in every class the API profile describes, so a
-bridge that reads it with only mappings/profiles/alt/sisumaker.toml proves the profile:
+It differs from /work/shared/sisumaker-api.md in every class the API profile describes
+(the paths stay the contract's, but for the draft look-up), so a bridge that reads it with
+only mappings/profiles/alt/sisumaker.toml proves the profile:
 
-* login: ``POST {dir}/v2/session``, a form-encoded body ``user=..&pass=..``; the token at
-  ``data.access_token`` with ``expires_in`` seconds; sent back as ``X-Auth-Token: <token>``;
-* letters: ``GET {dir}/v2/incoming?limit=N`` with a keyset cursor: the next page's link in a
+* login: a form-encoded body ``username=..&password=..``; the token at ``data.access_token``
+  with ``expires_in`` seconds; sent back as ``X-Auth-Token: <token>``;
+* letters: ``?limit=N`` with a keyset cursor: the next page's link in a
   ``Link: <...>; rel="next"`` header, none on the last page;
-* dispositions: ``GET {dir}/v2/dispositions?offset=O&limit=N``, ending at
-  ``result.has_more = false``;
+* dispositions: ``?offset=O&limit=N``, ending at ``result.has_more = false``;
 * envelopes: items at ``result.items``, ``result.total``; a status word ``meta.status =
   "success"``; errors ``{"meta": {"status": "error", "message": ...}}``; write answers carry
   no status at all;
-* ids of letters and dispositions as JSON numbers; dates ISO 8601 (``2026-11-02T09:15:00``,
-  with ``+07:00`` when ``offset_dates``; date-only ``2026-11-02`` for ``tgl_dikirim``);
-* writes: ``POST {dir}/v2/incoming/{id}/notes`` answers ``{"result": {"note": {"id": 9001}}}``;
-  ``POST {dir}/v2/outgoing`` answers ``{"result": {"id": "50001"}}``;
-* look-ups: the note list paged by a page number counted from 0 (``?page=0&size=3``), ending
-  at a short page; a draft by its ref in the path, ``GET {dir}/v2/outgoing/by-ref/{ref}``.
+* ids of letters and dispositions as JSON numbers; dates ISO 8601 with their offset
+  (``2026-11-02T09:15:00+07:00``; without it when ``offset_dates`` is off), date-only
+  ``2026-11-02`` for ``tgl_dikirim``;
+* writes: a note's answer is ``{"result": {"note": {"id": 9001}}}`` (a number), a draft's
+  ``{"result": {"id": "50001"}}``;
+* look-ups: the note list paged by a page number counted from 0 (``?page=0&size=5``), ending
+  at a short page; a draft by its ref in the path, ``GET {dir}/api/suratkeluar/ref/{ref}``.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class AltApi(_ContractApi):
     error: Callable[[int, str], Response] = staticmethod(alt_error)
 
     def __init__(self, state: SimState, base_url: Callable[[], str],
-                 pause: Callable[[float], None], *, offset_dates: bool = False) -> None:
+                 pause: Callable[[float], None], *, offset_dates: bool = True) -> None:
         self._offset = "+07:00" if offset_dates else ""
         super().__init__(state, base_url, pause)
 
@@ -78,14 +79,14 @@ class AltApi(_ContractApi):
         return (
             self._route("GET", "/api/auth/cekApi", self._check_api),
             self._route("GET", "/api/auth/domain", self._domain),
-            self._route("POST", "{dir}/v2/session", self._session, needs_token=False),
-            self._route("GET", "{dir}/v2/incoming", self._incoming),
-            self._route("GET", "{dir}/v2/dispositions", self._alt_dispositions),
-            self._route("GET", "{dir}/v2/incoming/{id}/notes", self._alt_notes),
-            self._route("POST", "{dir}/v2/incoming/{id}/notes", self._alt_add_note,
+            self._route("POST", "{dir}/api/auth", self._session, needs_token=False),
+            self._route("GET", "{dir}/api/suratmasuk/filter", self._incoming),
+            self._route("GET", "{dir}/api/disposisi/filter", self._alt_dispositions),
+            self._route("GET", "{dir}/api/suratmasuk/{id}/tindaklanjut", self._alt_notes),
+            self._route("POST", "{dir}/api/suratmasuk/{id}/tindaklanjut", self._alt_add_note,
                         creates=True),
-            self._route("POST", "{dir}/v2/outgoing", self._alt_add_draft, creates=True),
-            self._route("GET", "{dir}/v2/outgoing/by-ref/{ref}", self._by_ref),
+            self._route("POST", "{dir}/api/suratkeluar", self._alt_add_draft, creates=True),
+            self._route("GET", "{dir}/api/suratkeluar/ref/{ref}", self._by_ref),
         )
 
     def _token_of(self, request: Request) -> str | None:
@@ -95,7 +96,8 @@ class AltApi(_ContractApi):
 
     def _session(self, call: _Call) -> Response:
         body = call.request.form_object()
-        token = self._state.login(call.params["dir"], body.get("user", ""), body.get("pass", ""))
+        token = self._state.login(call.params["dir"], body.get("username", ""),
+                                  body.get("password", ""))
         if token is None:
             return alt_error(401, "invalid credentials")
         return json_response(200, {"data": {"access_token": token, "token_type": "Bearer",

@@ -700,13 +700,13 @@ class SimServer:
 
     ``port=0`` takes a free port; read it back from :attr:`url`. Use as a context manager, or
     call :meth:`start` and :meth:`stop`. ``shape="alt"`` serves the same data in another
-    deployment's REST shape (bridge/simulator/alt.py); ``offset_dates`` makes that shape
-    send its dates with a ``+07:00`` offset.
+    deployment's REST shape (bridge/simulator/alt.py); ``offset_dates=False`` makes that
+    shape send its dates without their ``+07:00`` offset.
     """
 
     def __init__(
         self, state: SimState | None = None, *, host: str = "127.0.0.1", port: int = 0,
-        shape: str = "contract", offset_dates: bool = False,
+        shape: str = "contract", offset_dates: bool = True,
     ) -> None:
         if shape not in SHAPES:
             raise ValueError(f"unknown shape {shape!r}; valid: {', '.join(SHAPES)}")

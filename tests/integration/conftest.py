@@ -22,11 +22,10 @@ SHAPES = ("contract", "alt")
 # The list endpoints of each shape, as the simulator counts requests (letters, dispositions).
 LIST_ENDPOINTS = {
     "contract": ("GET {dir}/api/suratmasuk/filter", "GET {dir}/api/disposisi/filter"),
-    "alt": ("GET {dir}/v2/incoming", "GET {dir}/v2/dispositions"),
+    "alt": ("GET {dir}/api/suratmasuk/filter", "GET {dir}/api/disposisi/filter"),
 }
 # The prefixes of each shape's POSTs that create notes and drafts (not the login).
-PUSH_PREFIX = {"contract": ("POST {dir}/api/surat",),
-               "alt": ("POST {dir}/v2/incoming", "POST {dir}/v2/outgoing")}
+PUSH_PREFIX = {"contract": ("POST {dir}/api/surat",), "alt": ("POST {dir}/api/surat",)}
 
 
 def mappings_for(shape: str, where: Path) -> Path:
