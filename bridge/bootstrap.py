@@ -62,20 +62,24 @@ class Bridge:
     def client(self) -> SisumakerClient:
         """The Sisumaker client (credentials are checked here, on first use)."""
         if self._client is None:
-            url, username, password = self.settings.require_sisumaker()
-            self.redactor.add(password.get_secret_value())
-            self._client = SisumakerClient(
-                base_url=url,
-                username=username,
-                password=password,
-                profile=self.profile,
-                timeout=self.settings.http_timeout,
-                retry=RetryPolicy(max_attempts=self.settings.http_max_attempts,
-                                  retry_after_cap=self.settings.retry_after_cap),
-                token_refresh_margin=self.settings.token_refresh_margin,
-                transport=self.transport,
-            )
+            self._client = self.client_for(self.profile)
         return self._client
+
+    def client_for(self, profile: Profile) -> SisumakerClient:
+        """A new client with another API profile (``bridge probe`` tries corrections)."""
+        url, username, password = self.settings.require_sisumaker()
+        self.redactor.add(password.get_secret_value())
+        return SisumakerClient(
+            base_url=url,
+            username=username,
+            password=password,
+            profile=profile,
+            timeout=self.settings.http_timeout,
+            retry=RetryPolicy(max_attempts=self.settings.http_max_attempts,
+                              retry_after_cap=self.settings.retry_after_cap),
+            token_refresh_margin=self.settings.token_refresh_margin,
+            transport=self.transport,
+        )
 
     def poller(self) -> ListPoller:
         """The list poller (one per process)."""

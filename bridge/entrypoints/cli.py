@@ -96,6 +96,17 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.set_defaults(handler=_cmd_status)
 
+    probe = commands.add_parser(
+        "probe", help="check that the API profile (mappings/sisumaker.toml) fits the server",
+        description="Read-only (the login is the only POST): for each year directory, log in, "
+                    "read the first pages of each list and the two ref look-ups, and report per "
+                    "mapped field how often it is present, its types and how many dates parse; "
+                    "keys the profile does not map; whether page 2 continues page 1; the time "
+                    "of each request. Exits 0 when the profile fits, 1 listing what does not.",
+    )
+    probe.add_argument("--json", action="store_true", help="print one JSON object")
+    probe.set_defaults(handler=_cmd_probe)
+
     cases_cli.add_commands(commands)
     outbox_cli.add_commands(commands)
     ops_cli.add_commands(commands)
@@ -254,6 +265,12 @@ def _cmd_status(bridge: Bridge, args: argparse.Namespace) -> int:
         return EXIT_OK
     _print_status(report)
     return EXIT_OK
+
+
+def _cmd_probe(bridge: Bridge, args: argparse.Namespace) -> int:
+    from bridge.entrypoints.probe_cli import run_probe  # noqa: PLC0415 - probe only
+
+    return EXIT_OK if run_probe(bridge, as_json=args.json) else EXIT_FAILED
 
 
 def _cmd_demo(bridge: Bridge, args: argparse.Namespace) -> int:

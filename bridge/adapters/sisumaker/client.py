@@ -267,22 +267,30 @@ class SisumakerClient:
             self._tokens[year.path] = token
             return token
 
-    def _login(self, year: YearDir) -> Token:
+    def login(self, year: YearDir) -> Token:
+        """Log in to a year directory now (the token is kept for the calls that follow)."""
+        return self._token(year, force=True)
+
+    def login_answer(self, year: YearDir) -> Answer:
+        """POST the login once and return the answer as sent (for ``bridge probe``)."""
         auth = self._profile.auth
         path = auth.login_path.format(dir=year.path)
         body = {auth.username_field: self._username,
                 auth.password_field: self._password.get_secret_value()}
-        # One attempt: a transient failure propagates to the retries of the call that needed
-        # the token, so a failing login is not retried max_attempts squared times.
         try:
-            answer = self._send("POST", path, token=None, auth_call=True,
-                                json_body=body if auth.login_body == "json" else None,
-                                form_body=body if auth.login_body == "form" else None).body
+            return self._send("POST", path, token=None, auth_call=True,
+                              json_body=body if auth.login_body == "json" else None,
+                              form_body=body if auth.login_body == "form" else None)
         except FatalApiError as exc:
             if exc.status_code is not None and 400 <= exc.status_code < 500:
-                raise AuthenticationError(f"login to {year.path} refused: {exc}") from None
+                raise AuthenticationError(f"login to {year.path} refused: {exc}",
+                                          status_code=exc.status_code) from None
             raise
-        token = read_token(answer, self._profile, year)
+
+    def _login(self, year: YearDir) -> Token:
+        # One attempt: a transient failure propagates to the retries of the call that needed
+        # the token, so a failing login is not retried max_attempts squared times.
+        token = read_token(self.login_answer(year).body, self._profile, year)
         log.info("auth.login", year_dir=year.path, expires_at=token.expires_at)
         return token
 
