@@ -25,7 +25,13 @@ from structlog.testing import capture_logs
 
 from bridge.adapters.sisumaker.client import RetryPolicy, SisumakerClient, parse_domain
 from bridge.adapters.sisumaker.token import Token
-from bridge.config.profile import PagePaging, Profile, load_profile
+from bridge.config.profile import (
+    CursorPaging,
+    NextLinkPaging,
+    PagePaging,
+    Profile,
+    load_profile,
+)
 from bridge.domain.items import ListKind, YearDir
 from bridge.errors import (
     AuthenticationError,
@@ -798,3 +804,235 @@ def test_token_expiry_from_the_exp_claim() -> None:
     opaque = Token.from_raw("not-a-jwt")
     assert opaque.expires_at is None
     assert not opaque.expires_within(10**9)
+
+
+# -- other deployment shapes: the profile alone changes paging, envelopes, login, look-ups -----
+
+ALT = load_profile(MAPPINGS / "profiles" / "alt")
+
+
+ALT_TOKEN = "opaque-token-1"
+
+
+def alt_login(router: respx.MockRouter, *, expires_in: Any = 3600) -> respx.Route:
+    return router.post(LOGIN_26).respond(200, json={"data": {
+        "access_token": ALT_TOKEN, "token_type": "Bearer", "expires_in": expires_in}})
+
+
+def alt_page(items: list[dict[str, Any]], **result: Any) -> dict[str, Any]:
+    return {"meta": {"status": "success"}, "result": {"items": items, **result}}
+
+
+def with_list(profile: Profile, kind: ListKind, **changes: Any) -> Profile:
+    spec = profile.lists[kind].model_copy(update=changes)
+    return profile.model_copy(update={"lists": {**profile.lists, kind: spec}})
+
+
+def test_a_form_login_with_the_token_at_a_dotted_path_and_its_lifetime_from_expires_in(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient]
+) -> None:
+    login = alt_login(router, expires_in=7200)
+    listing = router.get(SURAT_26).respond(200, json=alt_page([{"id_persuratan": 1}], total=1))
+    client = make_client(profile=ALT)
+    before = time.time()
+    token = client.login(Y26)
+    client.fetch_page(ListKind.SURAT, Y26, 1)
+    request = login.calls.last.request
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert httpx.QueryParams(request.content.decode()) == httpx.QueryParams(
+        {"username": USERNAME, "password": PASSWORD})
+    assert token.raw == "opaque-token-1"
+    assert token.expires_at is not None and before + 7190 < token.expires_at < time.time() + 7210
+    sent = listing.calls.last.request.headers
+    assert sent["X-Auth-Token"] == "opaque-token-1" and "Authorization" not in sent
+
+
+def test_without_an_expiry_the_token_lives_until_a_401(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient]
+) -> None:
+    auth = ALT.auth.model_copy(update={"token_lifetime": "none", "expires_in_path": ""})
+    client = make_client(profile=ALT.model_copy(update={"auth": auth}))
+    login = alt_login(router)
+    listing = router.get(SURAT_26).mock(side_effect=[
+        httpx.Response(200, json=alt_page([{"id_persuratan": 1}])),
+        httpx.Response(401, json={"meta": {"status": "error", "message": "expired"}}),
+        httpx.Response(200, json=alt_page([{"id_persuratan": 1}])),
+    ])
+    assert client.login(Y26).expires_at is None
+    client.fetch_page(ListKind.SURAT, Y26, 1)
+    client.fetch_page(ListKind.SURAT, Y26, 1)
+    assert (login.call_count, listing.call_count) == (2, 3)
+
+
+def test_next_links_in_the_link_header_are_followed_as_given(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient]
+) -> None:
+    alt_login(router)
+    next_url = f"{BASE}{SURAT_26}?limit=50&after=abc%3D%3D"
+    second = router.get(SURAT_26, params={"after": "abc=="}).respond(
+        200, json=alt_page([{"id_persuratan": 1}], total=2))
+    first = router.get(SURAT_26, params={"limit": "50"}).respond(
+        200, json=alt_page([{"id_persuratan": 2}], total=2),
+        headers={"Link": f'<{next_url}>; rel="next"'})
+    client = make_client(profile=ALT)
+    one = client.fetch_page(ListKind.SURAT, Y26, 1)
+    assert (one.more, one.next_cursor, one.total_items) == (True, next_url, 2)
+    two = client.fetch_page(ListKind.SURAT, Y26, 2, one.next_cursor)
+    assert (list(two.items), two.more, two.next_cursor) == ([{"id_persuratan": 1}], False, None)
+    assert dict(second.calls.last.request.url.params) == {"limit": "50", "after": "abc=="}
+    assert first.call_count == 1
+
+
+def test_a_next_link_to_another_server_never_gets_the_token(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient]
+) -> None:
+    alt_login(router)
+    elsewhere = router.get("https://evil.test/steal").respond(200, json=alt_page([]))
+    client = make_client(profile=ALT)
+    with pytest.raises(FatalApiError, match="another server"):
+        client.fetch_page(ListKind.SURAT, Y26, 2, "https://evil.test/steal")
+    assert elsewhere.call_count == 0
+
+
+def test_a_next_link_or_cursor_in_the_body(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient]
+) -> None:
+    alt_login(router)
+    link = with_list(ALT, ListKind.SURAT, paging=NextLinkPaging(
+        style="next_link", next_path="result.next", size_param="limit", size=50, max_size=50))
+    route = router.get(SURAT_26).mock(side_effect=[
+        httpx.Response(200, json=alt_page([{"id_persuratan": 2}], next="/surattangsel26/x?p=2")),
+        httpx.Response(200, json=alt_page([{"id_persuratan": 1}], cursor=None)),
+    ])
+    page = make_client(profile=link).fetch_page(ListKind.SURAT, Y26, 1)
+    assert (page.more, page.next_cursor) == (True, "/surattangsel26/x?p=2")
+
+    cursor = with_list(ALT, ListKind.SURAT, paging=CursorPaging(
+        style="cursor", cursor_param="after", cursor_path="result.cursor", size_param="n",
+        size=10, max_size=50))
+    page = make_client(profile=cursor).fetch_page(ListKind.SURAT, Y26, 2, "c1")
+    assert (page.more, page.next_cursor) == (False, None)
+    assert dict(route.calls.last.request.url.params) == {"n": "10", "after": "c1"}
+
+
+def test_a_list_that_goes_on_without_a_next_cursor_is_refused(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient]
+) -> None:
+    alt_login(router)
+    profile = with_list(ALT, ListKind.SURAT, end="total_items", paging=CursorPaging(
+        style="cursor", cursor_path="result.cursor", size=1, max_size=1))
+    router.get(SURAT_26).respond(200, json=alt_page([{"id_persuratan": 2}], total=5))
+    with pytest.raises(FatalApiError, match="no next cursor"):
+        make_client(profile=profile).fetch_page(ListKind.SURAT, Y26, 1)
+
+
+def test_offset_paging_with_a_has_more_flag_and_the_echoed_offset(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient]
+) -> None:
+    alt_login(router)
+    path = "/surattangsel26/api/disposisi/filter"
+    route = router.get(path).mock(side_effect=[
+        httpx.Response(200, json=alt_page([{"id_disposisi": 9}], offset=100, has_more=True)),
+        httpx.Response(200, json=alt_page([{"id_disposisi": 8}], offset=150, has_more="false")),
+        httpx.Response(200, json=alt_page([{"id_disposisi": 7}], offset=175, has_more=1)),
+    ])
+    client = make_client(profile=ALT)
+    page = client.fetch_page(ListKind.DISPOSISI, Y26, 3)
+    assert dict(route.calls.last.request.url.params) == {"limit": "50", "offset": "100"}
+    assert (page.page, page.more) == (3, True)
+    page = client.fetch_page(ListKind.DISPOSISI, Y26, 4)
+    assert (page.page, page.more) == (4, False)
+    # An offset no page starts at echoes no page asked for: the poller calls it a page loop.
+    assert client.fetch_page(ListKind.DISPOSISI, Y26, 5).page == -1
+
+
+@pytest.mark.parametrize(("end", "extra", "count", "more"), [
+    ("total_pages", {"pages": "2.5"}, 1, True),
+    ("total_pages", {"pages": 2}, 1, False),
+    ("total_items", {"total": "101"}, 50, True),
+    ("total_items", {"total": 100}, 50, False),
+    ("short_page", {}, 50, True),
+    ("short_page", {}, 49, False),
+    ("has_more", {"has_more": False}, 50, False),
+    ("has_more", {}, 50, True),  # no flag at all: read on, the empty page ends the list
+])
+def test_end_of_list_signals_on_page_2_of_a_0_based_list(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient], end: str,
+    extra: dict[str, Any], count: int, more: bool,
+) -> None:
+    alt_login(router)
+    profile = with_list(ALT, ListKind.SURAT, end=end, page_path="result.page",
+                        total_pages_path="result.pages", total_items_path="result.total",
+                        has_more_path="result.has_more", paging=PagePaging(
+                            style="page", page_param="p", first_page=0, size_param="n",
+                            size=50, max_size=50))
+    route = router.get(SURAT_26).respond(200, json=alt_page(
+        [{"id_persuratan": n} for n in range(count)], page=1, **extra))
+    page = make_client(profile=profile).fetch_page(ListKind.SURAT, Y26, 2)
+    assert dict(route.calls.last.request.url.params) == {"p": "1", "n": "50"}
+    assert (page.page, page.more) == (2, more)
+
+
+def test_a_status_word_other_than_the_ok_words_is_a_failure(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient]
+) -> None:
+    alt_login(router)
+    router.get(SURAT_26).respond(200, json={"meta": {"status": "error", "message": "Akses ditolak"},
+                                            "result": {"items": []}})
+    with pytest.raises(FatalApiError, match=r"status 'error'.*Akses ditolak"):
+        make_client(profile=ALT).fetch_page(ListKind.SURAT, Y26, 1)
+
+
+def test_write_answers_at_dotted_paths_and_numeric_ids(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient]
+) -> None:
+    alt_login(router)
+    router.post("/surattangsel26/api/suratmasuk/88121/tindaklanjut").respond(
+        200, json={"result": {"note": {"id": 9001}}})
+    router.post("/surattangsel26/api/suratkeluar").respond(200, json={"result": {"id": "50001"}})
+    client = make_client(profile=ALT)
+    assert client.post_note(Y26, "88121", {"status": "x"}) == "9001"
+    assert client.post_letter(Y26, {"ref": "r"}) == "50001"
+    router.post("/surattangsel26/api/suratkeluar").respond(200, json={"id_compose": "1"})
+    with pytest.raises(RetriableApiError, match=r"result\.id"):
+        client.post_letter(Y26, {"ref": "r"})
+
+
+def test_a_paged_note_list_is_read_until_the_ref_or_a_short_page(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient]
+) -> None:
+    alt_login(router)
+    notes = [{"id_tindaklanjut": str(n), "ref": f"sb-{n}"} for n in range(12)]
+    route = router.get("/surattangsel26/api/suratmasuk/88121/tindaklanjut").mock(
+        side_effect=lambda request: httpx.Response(200, json=alt_page(
+            notes[int(request.url.params["page"]) * 5:][:5],
+            page=int(request.url.params["page"]))))
+    client = make_client(profile=ALT)
+    assert client.find_note(Y26, "88121", "sb-11") == "11"
+    assert [call.request.url.params["page"] for call in route.calls] == ["0", "1", "2"]
+    assert client.find_note(Y26, "88121", "sb-99") is None
+    assert client.find_note(Y26, "88121", "sb-3") == "3"
+
+
+def test_a_paged_look_up_without_an_end_does_not_say_not_found(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient]
+) -> None:
+    alt_login(router)
+    note_list = ALT.push.note_list.model_copy(update={"max_pages": 3})
+    profile = ALT.model_copy(update={"push": ALT.push.model_copy(update={"note_list": note_list})})
+    router.get("/surattangsel26/api/suratmasuk/88121/tindaklanjut").mock(
+        side_effect=lambda request: httpx.Response(200, json=alt_page(
+            [{"id_tindaklanjut": "1", "ref": "other"}] * 5,
+            page=int(request.url.params["page"]))))
+    with pytest.raises(FatalApiError, match="cannot tell whether it was sent"):
+        make_client(profile=profile).find_note(Y26, "88121", "sb-1")
+
+
+def test_the_ref_in_the_path_of_the_draft_look_up(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient]
+) -> None:
+    alt_login(router)
+    route = router.get("/surattangsel26/api/suratkeluar/ref/sb-26-1%2Fx").respond(
+        200, json=alt_page([{"id_compose": "50001", "ref": "sb-26-1/x"}]))
+    assert make_client(profile=ALT).find_letter(Y26, "sb-26-1/x") == "50001"
+    assert dict(route.calls.last.request.url.params) == {}
