@@ -4,8 +4,9 @@ It differs from /work/shared/sisumaker-api.md in every class the API profile des
 (the paths stay the contract's, but for the draft look-up), so a bridge that reads it with
 only mappings/profiles/alt/sisumaker.toml proves the profile:
 
-* login: a form-encoded body ``username=..&password=..``; the token at ``data.access_token``
-  with ``expires_in`` seconds; sent back as ``X-Auth-Token: <token>``;
+* login: a form-encoded body ``username=..&password=..``; an opaque token (no JWT: its
+  lifetime is known only from ``expires_in``) at ``data.access_token``; sent back as
+  ``X-Auth-Token: <token>``;
 * letters: ``?limit=N`` with a keyset cursor: the next page's link in a
   ``Link: <...>; rel="next"`` header, none on the last page;
 * dispositions: ``?offset=O&limit=N``, ending at ``result.has_more = false``;
@@ -27,6 +28,8 @@ import base64
 import binascii
 import json
 import re
+import secrets
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
@@ -73,6 +76,9 @@ class AltApi(_ContractApi):
     def __init__(self, state: SimState, base_url: Callable[[], str],
                  pause: Callable[[float], None], *, offset_dates: bool = True) -> None:
         self._offset = "+07:00" if offset_dates else ""
+        # Opaque token -> the state's JWT, which keeps deciding expiry and revocation.
+        self._handles: dict[str, str] = {}
+        self._handles_lock = threading.Lock()
         super().__init__(state, base_url, pause)
 
     def _routes(self) -> tuple[_Route, ...]:
@@ -90,7 +96,8 @@ class AltApi(_ContractApi):
         )
 
     def _token_of(self, request: Request) -> str | None:
-        return request.x_auth_token
+        with self._handles_lock:
+            return self._handles.get(request.x_auth_token or "")
 
     # -- endpoints -------------------------------------------------------------------------------
 
@@ -100,7 +107,10 @@ class AltApi(_ContractApi):
                                   body.get("password", ""))
         if token is None:
             return alt_error(401, "invalid credentials")
-        return json_response(200, {"data": {"access_token": token, "token_type": "Bearer",
+        handle = secrets.token_urlsafe(24)
+        with self._handles_lock:
+            self._handles[handle] = token
+        return json_response(200, {"data": {"access_token": handle, "token_type": "Bearer",
                                             "expires_in": int(self._state.token_ttl)}})
 
     def _incoming(self, call: _Call) -> Response:
