@@ -59,6 +59,9 @@ class FakeSisumaker:
     ignore_page: bool = False
     total_pages_override: float | None = None
     fetched: list[tuple[ListKind, int, int]] = field(default_factory=list)
+    cursor_paged: bool = False  # pages by a keyset cursor (the last item's id), no totals
+    stuck_cursor: str | None = None  # a server that always answers this next cursor
+    cursors: list[str | None] = field(default_factory=list)
     requests: int = 0
 
     def items(self, kind: ListKind, year: int = 2026) -> list[Any]:
@@ -76,12 +79,33 @@ class FakeSisumaker:
         self.requests += 1
         self.fetched.append((kind, year.year, page))
         data = self.items(kind, year.year)
+        if self.cursor_paged:
+            return self._by_cursor(kind, year, page, cursor, data)
         start = 0 if self.ignore_page else (page - 1) * self.per_page
         chunk = list(data[start:start + self.per_page])
         total = len(data)
         pages = self.total_pages_override or float(math.ceil(total / self.per_page))
         result = RawPage(page=1 if self.ignore_page else page,
                          total_pages=math.ceil(pages), total_items=total, items=chunk)
+        if self.on_fetch is not None:
+            self.on_fetch(kind, year.year, page)
+        return result
+
+    def _by_cursor(self, kind: ListKind, year: YearDir, page: int, cursor: str | None,
+                   data: list[Any]) -> RawPage:
+        """A keyset cursor: the items after the one whose id the cursor names."""
+        self.cursors.append(cursor)
+        if page > 1 and cursor is None:
+            raise AssertionError(f"page {page} asked without a cursor")
+        key = "id_persuratan" if kind is ListKind.SURAT else "id_disposisi"
+        ids = [item.get(key) for item in data]
+        start = 0 if cursor is None else next(
+            (n + 1 for n, item_id in enumerate(ids) if item_id == cursor), len(data))
+        chunk = list(data[start:start + self.per_page])
+        more = start + self.per_page < len(data)
+        next_cursor = (self.stuck_cursor or str(chunk[-1][key])) if more and chunk else None
+        result = RawPage(page=0, total_pages=None, total_items=len(data), items=chunk,
+                         more=more and bool(chunk), next_cursor=next_cursor)
         if self.on_fetch is not None:
             self.on_fetch(kind, year.year, page)
         return result

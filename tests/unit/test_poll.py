@@ -279,3 +279,56 @@ def test_full_pass_flags_items_removed_on_the_server(ledger, parsers) -> None:
     assert summary.missing == 1
     gone = ledger.get_item(SURAT, 2026, "1006")
     assert gone is not None and gone.missing_since is not None
+
+
+# -- cursor paging: the same loop, page n+1 asked for with the cursor page n gave ------------
+
+
+def test_a_full_pass_over_a_cursor_list_reads_every_item_once(ledger, parsers) -> None:
+    api = FakeSisumaker(per_page=10, cursor_paged=True)
+    api.items(SURAT).extend(newest_first(35))
+    summary = make(api, ledger, parsers).run_pass(SURAT, Y26, PassMode.FULL, "p1")
+    assert summary.complete and summary.pages == 4 and summary.result.new == 35
+    assert api.cursors == [None, "1025", "1015", "1005"]
+    assert stored_ids(ledger) == {str(1000 + n) for n in range(35)}
+
+
+def test_an_idle_pass_over_a_cursor_list_costs_one_request(ledger, parsers) -> None:
+    api = FakeSisumaker(per_page=10, cursor_paged=True)
+    api.items(SURAT).extend(newest_first(35))
+    poller = make(api, ledger, parsers)
+    poller.run_pass(SURAT, Y26, PassMode.FULL, "p1")
+    idle = poller.run_pass(SURAT, Y26, PassMode.INCREMENTAL, "p2")
+    assert (idle.requests, idle.result.new) == (1, 0)
+    api.items(SURAT).insert(0, letter(40))
+    summary = poller.run_pass(SURAT, Y26, PassMode.INCREMENTAL, "p3")
+    # Page 1 held the new letter, page 2 nothing new: the pass stops there.
+    assert (summary.requests, summary.result.new) == (2, 1)
+    assert api.cursors[-2:] == [None, "1031"]
+
+
+def test_a_removal_above_a_cursor_is_not_read_again_and_nothing_slides_past(
+        ledger, parsers) -> None:
+    api = FakeSisumaker(per_page=10, cursor_paged=True)
+    api.items(SURAT).extend(newest_first(30))
+
+    def remove_the_newest(kind: ListKind, year: int, page: int) -> None:
+        if page == 1:
+            del api.items(SURAT)[0]
+
+    api.on_fetch = remove_the_newest
+    with capture_logs() as logs:
+        summary = make(api, ledger, parsers, prefetch=False).run_pass(
+            SURAT, Y26, PassMode.FULL, "p1")
+    assert summary.complete and summary.result.new == 30
+    assert [page for _, _, page in api.fetched] == [1, 2, 3]  # no page read twice
+    shifted = [line for line in logs if line["event"] == "page.shifted"]
+    assert shifted and shifted[0]["reread"] is None
+
+
+def test_a_cursor_that_never_moves_is_a_page_loop(ledger, parsers) -> None:
+    api = FakeSisumaker(per_page=10, cursor_paged=True, stuck_cursor="1025")
+    api.items(SURAT).extend(newest_first(40))
+    with pytest.raises(PaginationError, match="a page loop"):
+        make(api, ledger, parsers).run_pass(SURAT, Y26, PassMode.FULL, "p1")
+    assert len(api.fetched) <= 4
