@@ -1,6 +1,8 @@
 """One pass over one paged list of one year directory.
 
-The list is newest first, paged by offset, with no "changed since" filter. An incremental
+The list is newest first, paged by number, offset, cursor or next link (the client reads the
+profile; here a page is page n, asked for with the cursor page n-1 gave), with no "changed
+since" filter. An incremental
 pass reads from page 1 until a page's oldest item is older than the last complete pass's
 watermark minus the lookback window, or a page holds nothing new or changed; a full pass reads
 every page. Each page is stored in one transaction; the next one is fetched meanwhile when it
@@ -92,7 +94,9 @@ class _Pages:
                                       "asked with; the pass stops (a page loop)")
             self.by_cursor = True
             self._cursors[number + 1] = raw.next_cursor
-            self._cursors.pop(number - 1, None)  # only the last few are ever asked again
+            # Only the last few are asked for again: a read-ahead source stopped by a shrink
+            # (at most 3 pages ahead) starts again from the page after the poller's.
+            self._cursors.pop(number - 8, None)
         return raw
 
 
