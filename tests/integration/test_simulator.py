@@ -418,3 +418,36 @@ def test_command_line_prints_the_url_and_stops_on_sigterm() -> None:
             assert http.get("/api/auth/domain").json() == {"dir25": D25, "dir26": D26}
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=5) == 0
+
+
+# -- the second deployment shape -------------------------------------------------------------
+
+
+def test_the_alt_shape_serves_the_same_letters_in_its_own_shape(state: SimState) -> None:
+    generate(state, letters=30, seed=2)
+    year = max(state.years)
+    with SimServer(state, shape="alt") as sim, httpx.Client(base_url=sim.url) as http:
+        base = f"/surattangsel{year % 100:02d}"
+        refused = http.post(f"{base}/api/auth", json={"username": DEFAULT_USERNAME,
+                                                      "password": DEFAULT_PASSWORD})
+        assert refused.status_code == 401 and refused.json()["meta"]["status"] == "error"
+        login = http.post(f"{base}/api/auth", data={"username": DEFAULT_USERNAME,
+                                                    "password": DEFAULT_PASSWORD}).json()
+        token = login["data"]["access_token"]
+        assert login["data"]["expires_in"] > 0 and not token.startswith("eyJ")
+        assert http.get(f"{base}/api/suratmasuk/filter",
+                        headers={"Authorization": token}).status_code == 401
+        seen: list[Any] = []
+        url: str | None = f"{base}/api/suratmasuk/filter?limit=7"
+        while url is not None and len(seen) < 100:
+            answer = http.get(url, headers={"X-Auth-Token": token})
+            assert answer.json()["meta"]["status"] == "success"
+            seen.extend(answer.json()["result"]["items"])
+            url = answer.links.get("next", {}).get("url")
+        assert seen == [sim.served(item) for item in state.letters(year)]
+        assert seen[0]["tgl_dibuat"].endswith("+07:00") and isinstance(seen[0]["id_persuratan"],
+                                                                      int)
+    with SimServer(state, shape="alt", offset_dates=False) as naive:
+        assert "+" not in naive.served(state.letters(year)[0])["tgl_dibuat"]
+    with pytest.raises(ValueError, match="valid: contract, alt"):
+        SimServer(state, shape="v3")

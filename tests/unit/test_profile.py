@@ -287,3 +287,14 @@ def test_the_alternative_deployments_profile_loads() -> None:
     assert (profile.auth.login_body, profile.auth.token_lifetime) == ("form", "expires_in")
     assert profile.push.note_list.paging is not None
     assert "{ref}" in profile.push.letter_lookup.path
+
+
+def test_ids_are_written_as_the_profile_says(tmp_path: Path) -> None:
+    assert load_profile(MAPPINGS).push.written_id("88121") == "88121"
+    write_profile(tmp_path, replaced('ids_as = "string"', 'ids_as = "number"'))
+    push = load_profile(tmp_path).push
+    assert push.written_id("88121") == 88121
+    assert push.written_id("A-7") == "A-7"  # not a number: sent as it is
+    write_profile(tmp_path, replaced('ids_as = "string"', 'ids_as = "integer"'))
+    with pytest.raises(MappingError, match=r"push\.ids_as: .*'string' or 'number'"):
+        load_profile(tmp_path)
