@@ -186,14 +186,14 @@ def test_a_bad_setting_stops_start_up_with_one_line(sim: SimServer, tmp_path: Pa
 
 
 def test_help_explains_every_command(tmp_path: Path) -> None:
-    for command in ([], ["sync"], ["run"], ["status"]):
+    for command in ([], ["sync"], ["run"], ["status"], ["probe"]):
         done = subprocess.run([*BRIDGE, *command, "--help"], capture_output=True, text=True,
                               check=False, timeout=60)
         assert done.returncode == 0
         assert "usage: bridge" in done.stdout
     top = subprocess.run([*BRIDGE, "--help"], capture_output=True, text=True, check=False,
                          timeout=60).stdout
-    for word in ("sync", "run", "status", "BRIDGE_SISUMAKER_URL"):
+    for word in ("sync", "run", "status", "probe", "BRIDGE_SISUMAKER_URL"):
         assert word in top
 
 
