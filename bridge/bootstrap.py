@@ -79,6 +79,7 @@ class Bridge:
                               retry_after_cap=self.settings.retry_after_cap),
             token_refresh_margin=self.settings.token_refresh_margin,
             transport=self.transport,
+            on_token=lambda token, year_dir: self.redactor.add(token, slot=year_dir),
         )
 
     def poller(self) -> ListPoller:

@@ -25,9 +25,19 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         """Known secret values (the password) are replaced wherever they appear."""
         self._secrets = [secret for secret in secrets if len(secret) >= 4]
+        self._slots: dict[str, str] = {}
 
-    def add(self, secret: str) -> None:
-        """Scrub one more value from now on."""
+    def add(self, secret: str, *, slot: str | None = None) -> None:
+        """Scrub one more value from now on.
+
+        A value given for a ``slot`` (a year directory's token) takes the place of the slot's
+        last one, so that renewing a token every hour does not grow the list for ever.
+        """
+        if slot is not None:
+            old = self._slots.pop(slot, None)
+            if old is not None and old in self._secrets:
+                self._secrets.remove(old)
+            self._slots[slot] = secret
         if len(secret) >= 4 and secret not in self._secrets:
             self._secrets.append(secret)
 

@@ -1036,3 +1036,20 @@ def test_the_ref_in_the_path_of_the_draft_look_up(
         200, json=alt_page([{"id_compose": "50001", "ref": "sb-26-1/x"}]))
     assert make_client(profile=ALT).find_letter(Y26, "sb-26-1/x") == "50001"
     assert dict(route.calls.last.request.url.params) == {}
+
+
+def test_each_new_token_is_handed_to_the_redactor_in_its_directorys_slot(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient]
+) -> None:
+    tokens = iter(["opaque-first-token", "opaque-second-token"])
+    router.post(LOGIN_26).mock(side_effect=lambda request: httpx.Response(200, json={
+        "data": {"access_token": next(tokens), "expires_in": 3600}}))
+    redactor = Redactor()
+    client = make_client(profile=ALT, on_token=lambda token, year_dir: redactor.add(
+        token, slot=year_dir))
+    client.login(Y26)
+    assert redactor.scrub("sent opaque-first-token") == "sent <redacted>"
+    client.login(Y26)
+    assert redactor.scrub("sent opaque-second-token") == "sent <redacted>"
+    # The renewed token took the old one's place: the list of secrets does not grow.
+    assert redactor.scrub("opaque-first-token") == "opaque-first-token"

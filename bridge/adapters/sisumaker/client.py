@@ -89,8 +89,14 @@ class SisumakerClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        on_token: Callable[[str, str], None] | None = None,
     ) -> None:
-        """Prepare the HTTP client; nothing is sent until the first call."""
+        """Prepare the HTTP client; nothing is sent until the first call.
+
+        ``on_token(token, year_dir)`` hears of each new token, e.g. to scrub it from logs (an
+        opaque token has no JWT shape to be recognised by).
+        """
+        self._on_token = on_token
         self._profile = profile
         self._username = username
         self._password = password
@@ -291,6 +297,8 @@ class SisumakerClient:
         # One attempt: a transient failure propagates to the retries of the call that needed
         # the token, so a failing login is not retried max_attempts squared times.
         token = read_token(self.login_answer(year).body, self._profile, year)
+        if self._on_token is not None:
+            self._on_token(token.raw, year.path)
         log.info("auth.login", year_dir=year.path, expires_at=token.expires_at)
         return token
 
