@@ -154,5 +154,8 @@ def build(settings: Settings, *, redactor: Redactor | None = None,
     sop = load_sop_mappings(settings.mappings_dir)
     push = load_push_mapping(settings.mappings_dir, max_meeting_days=sop.sop.working_days(5))
     ledger = open_ledger(settings.ledger_location)
+    redactor = redactor or Redactor()
+    if settings.board_token is not None:
+        redactor.add(settings.board_token.get_secret_value())
     return Bridge(settings=settings, profile=profile, sop=sop, push=push, ledger=ledger,
-                  redactor=redactor or Redactor(), transport=transport)
+                  redactor=redactor, transport=transport)

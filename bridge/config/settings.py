@@ -12,7 +12,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bridge.errors import ConfigurationError
 
 ENV_PREFIX = "BRIDGE_"
-_SECRET_FIELDS = frozenset({"sisumaker_password"})
+_SECRET_FIELDS = frozenset({"sisumaker_password", "board_token"})
+# A board token is the only thing between the network and the case list: long enough that
+# guessing it over HTTP is hopeless.
+BOARD_TOKEN_MIN_CHARS = 16
 
 
 def shipped_mappings_dir() -> Path:
@@ -63,6 +66,9 @@ class Settings(BaseSettings):
     metrics_port: int = Field(9108, ge=0, le=65535)
     metrics_host: str = "0.0.0.0"  # noqa: S104 - container probes come from outside
     ready_max_age: float | None = Field(None, gt=0)
+    # The case board on the metrics port: off unless a token is set.
+    board_token: SecretStr | None = None
+    board_secure_cookie: bool = False
 
     @field_validator("years", mode="before")
     @classmethod
@@ -98,6 +104,17 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("board_token")
+    @classmethod
+    def _board_token_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value()) < BOARD_TOKEN_MIN_CHARS:
+            raise ValueError(f"must be at least {BOARD_TOKEN_MIN_CHARS} characters (e.g. the "
+                             "output of `openssl rand -hex 24`); leave it unset to turn the "
+                             "board off")
         return value
 
     @model_validator(mode="after")

@@ -9,7 +9,7 @@ from typing import Any
 from bridge.bootstrap import Bridge
 from bridge.domain.text import printable
 from bridge.entrypoints.output import fail, print_table
-from bridge.services.case_json import case_line
+from bridge.services.case_view import case_detail, case_lines
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -37,8 +37,7 @@ def add_commands(commands: Any) -> None:
 
 
 def _cmd_cases(bridge: Bridge, args: argparse.Namespace) -> int:
-    rows = bridge.ledger.list_cases(step=args.step, overdue=True if args.overdue else None)
-    lines = [case_line(json.loads(row.data)) for row in rows]
+    lines = case_lines(bridge.ledger, step=args.step, overdue=True if args.overdue else None)
     if args.json:
         for line in lines:
             print(json.dumps(line, ensure_ascii=True))
@@ -55,23 +54,15 @@ def _cmd_cases(bridge: Bridge, args: argparse.Namespace) -> int:
 
 
 def _cmd_case(bridge: Bridge, args: argparse.Namespace) -> int:
-    row = bridge.ledger.get_case(args.case_id)
-    if row is None:
+    detail = case_detail(bridge.ledger, args.case_id)
+    if detail is None:
         fail(f"no case {args.case_id!r}; `bridge cases` lists them (ID as YEAR-SURATID)")
         return EXIT_FAILED
-    doc = json.loads(row.data)
-    history = bridge.ledger.case_history(args.case_id)
-    outbox = [e for e in bridge.ledger.outbox_entries() if e.intent.case_id == args.case_id]
     if args.json:
-        print(json.dumps({
-            **case_line(doc),
-            "history": [{"at": h.at.isoformat(), "kind": h.kind, "description": h.description,
-                         "source": h.source} for h in history],
-            "pushes": [{"id": e.id, "ref": e.intent.ref, "state": e.state.value,
-                        "remote_id": e.remote_id} for e in outbox],
-        }, ensure_ascii=True))
+        print(json.dumps(detail.as_json(), ensure_ascii=True))
         return EXIT_OK
-    _print_case(bridge, doc)
+    history, outbox = detail.history, detail.pushes
+    _print_case(bridge, detail.line)
     print("\nhistory:")
     print_table([(h.at.isoformat(timespec="seconds"), h.description, h.source or "")
                  for h in history], max_width=100)
@@ -82,7 +73,8 @@ def _cmd_case(bridge: Bridge, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_case(bridge: Bridge, doc: dict[str, Any]) -> None:
+def _print_case(bridge: Bridge, line: dict[str, Any]) -> None:
+    doc = {**line, "steps": line["step_details"]}
     sop = bridge.sop.sop
     print(f"case {doc['case_id']}: {printable(doc.get('perihal') or '-')}")
     print(f"from: {printable(doc.get('asal_surat') or '-')}")

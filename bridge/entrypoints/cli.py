@@ -193,7 +193,8 @@ def _cmd_run(bridge: Bridge, args: argparse.Namespace) -> int:
     server = _ops_server(bridge, metrics)
     log.info("daemon.started", poll_interval_s=settings.poll_interval,
              ledger=redacted_url(settings.ledger_location), push_enabled=settings.push_enabled,
-             dry_run=args.dry_run, metrics_port=server.port if server else None)
+             dry_run=args.dry_run, metrics_port=server.port if server else None,
+             board=server is not None and settings.board_token is not None)
     syncs = 0
     client = bridge.client()
     leadership = Leadership(bridge.open_ledger, timedelta(seconds=settings.leader_ttl),
@@ -234,10 +235,17 @@ def _ops_server(bridge: Bridge, metrics: Metrics) -> OpsServer | None:
     if settings.metrics_port == 0:
         return None
     max_age = timedelta(seconds=settings.readiness_max_age)
+    board = None
+    if settings.board_token is not None:
+        # Jinja2 is loaded only when the board is on: the other commands start faster without.
+        from bridge.entrypoints.board import Board  # noqa: PLC0415
+
+        board = Board(bridge.open_ledger, bridge.sop.sop, settings.board_token,
+                      secure_cookie=settings.board_secure_cookie)
     try:
         server = OpsServer(settings.metrics_port, metrics,
                            lambda: readiness(bridge.open_ledger, max_age),
-                           host=settings.metrics_host)
+                           host=settings.metrics_host, board=board)
     except OSError as exc:
         raise ConfigurationError(
             f"BRIDGE_METRICS_PORT: cannot listen on {settings.metrics_host}:"
