@@ -7,6 +7,7 @@ websocket library, no node. Only what the board's browser test needs.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import queue
@@ -137,21 +138,22 @@ class Chromium:
         self.page("Emulation.setDeviceMetricsOverride", width=width, height=height,
                   deviceScaleFactor=1, mobile=mobile)
 
-    def screenshot(self, path: Path) -> Path:
-        """The whole page as a PNG."""
-        size = self.page("Page.getLayoutMetrics")["cssContentSize"]
-        data = self.page("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                         clip={"x": 0, "y": 0, "width": size["width"],
-                               "height": min(size["height"], 6000), "scale": 1})["data"]
+    def screenshot(self, path: Path, *, full_page: bool = True) -> Path:
+        """The whole page (or what the screen shows) as a PNG."""
+        if full_page:
+            size = self.page("Page.getLayoutMetrics")["cssContentSize"]
+            data = self.page("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                             clip={"x": 0, "y": 0, "width": size["width"],
+                                   "height": min(size["height"], 6000), "scale": 1})["data"]
+        else:
+            data = self.page("Page.captureScreenshot", format="png")["data"]
         path.write_bytes(base64.b64decode(data))
         return path
 
     def close(self) -> None:
         """End the browser."""
-        try:
+        with contextlib.suppress(CdpError, OSError):
             self.call("Browser.close")
-        except (CdpError, OSError):
-            pass
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:

@@ -14,7 +14,7 @@ import hmac
 import math
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ import jinja2
 import structlog
 from pydantic import SecretStr
 
-from bridge.domain.outbox import OutboxState
+from bridge.domain.outbox import OutboxState, PushAction
 from bridge.domain.sop import Sop
 from bridge.domain.text import printable
 from bridge.errors import BridgeError
@@ -58,6 +58,10 @@ STEP_LABELS = {
     StepState.OVERDUE: "terlambat",
     StepState.NOT_YET: "belum",
 }
+ACTION_LABELS = {
+    PushAction.NOTE: "catatan tindak lanjut",
+    PushAction.INVITATION: "surat undangan",
+}
 PUSH_LABELS = {
     OutboxState.PENDING: "menunggu",
     OutboxState.SENDING: "sedang dikirim",
@@ -71,18 +75,23 @@ def _visible(value: Any) -> Any:
     return printable(value) if type(value) is str else value
 
 
-def _when(value: Any) -> str:
-    """An ISO time as ``2026-11-30 16:00`` (local time as stored), or ``-``."""
-    if not value:
-        return "-"
-    try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    return moment.strftime("%Y-%m-%d %H:%M")
+def _local_time(zone: tzinfo) -> Callable[[Any], str]:
+    def when(value: Any) -> str:
+        """A time (datetime or ISO text) as ``2026-11-30 16:00`` in the local zone, or ``-``."""
+        if not value:
+            return "-"
+        try:
+            moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(zone)
+        return moment.strftime("%Y-%m-%d %H:%M")
+
+    return when
 
 
-def _environment() -> jinja2.Environment:
+def _environment(zone: tzinfo) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_HERE / "templates"),
         autoescape=True,
@@ -91,7 +100,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["waktu"] = _when
+    env.filters["waktu"] = _local_time(zone)
     return env
 
 
@@ -99,14 +108,15 @@ class Board:
     """The board's WSGI application; every request opens its own ledger connection."""
 
     def __init__(self, open_ledger: Callable[[], Ledger], sop: Sop, token: SecretStr, *,
-                 secure_cookie: bool = False, clock: Callable[[], float] = time.time) -> None:
-        """``token`` is BRIDGE_BOARD_TOKEN; ``secure_cookie`` adds Secure (behind https)."""
+                 zone: tzinfo = UTC, secure_cookie: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
+        """``token`` is BRIDGE_BOARD_TOKEN; times show in ``zone``; ``secure_cookie`` adds Secure."""
         self._open = open_ledger
         self._sop = sop
         self._token = token.get_secret_value().encode()
         self._secure = secure_cookie
         self._clock = clock
-        self._env = _environment()
+        self._env = _environment(zone)
         self._css = (_HERE / "static" / "board.css").read_bytes()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -227,7 +237,8 @@ class Board:
         if detail is None:
             return self._page(start_response, "404 Not Found", "error.html",
                               message=f"Tidak ada kasus {case_id}.")
-        pushes = [{"ref": e.intent.ref, "action": e.intent.action.value, "step": e.intent.step,
+        pushes = [{"ref": e.intent.ref, "step": e.intent.step,
+                   "action": ACTION_LABELS.get(e.intent.action, e.intent.action.value),
                    "state": e.state.value, "state_label": PUSH_LABELS.get(e.state, e.state.value),
                    "remote_id": e.remote_id, "error": e.last_error, "attempts": e.attempts,
                    "updated_at": e.updated_at} for e in detail.pushes]

@@ -241,7 +241,7 @@ def _ops_server(bridge: Bridge, metrics: Metrics) -> OpsServer | None:
         from bridge.entrypoints.board import Board  # noqa: PLC0415
 
         board = Board(bridge.open_ledger, bridge.sop.sop, settings.board_token,
-                      secure_cookie=settings.board_secure_cookie)
+                      zone=bridge.profile.zone, secure_cookie=settings.board_secure_cookie)
     try:
         server = OpsServer(settings.metrics_port, metrics,
                            lambda: readiness(bridge.open_ledger, max_age),

@@ -28,7 +28,7 @@ from tests.tools import require_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-TITLE = "Papan Kasus – Layanan Pengembangan Aplikasi"
+TITLE = "Papan Kasus - Layanan Pengembangan Aplikasi"
 SUBJECT = ("Permohonan Pengembangan Aplikasi <script>document.title='PWNED'</script>"
            "<img src=x onerror=\"document.title='PWNED'\"> \x1b[31mMERAH\x1b[0m \u202eexe.fdp")
 SENDER = "Dinas <b onmouseover=\"document.title='PWNED'\">Kesehatan</b> \x1b]0;judul\x07"
@@ -105,7 +105,7 @@ def sign_in(browser: Chromium, base: str) -> bool:
 
 def assert_nothing_ran(browser: Chromium) -> None:
     assert browser.evaluate("document.title") == TITLE
-    assert "PWNED" != browser.evaluate("document.body.innerText").strip()
+    assert browser.evaluate("document.body.innerText").strip() != "PWNED"
     assert browser.evaluate("document.scripts.length") == 0
     assert browser.evaluate("document.querySelectorAll('img, svg, iframe, object').length") == 0
     handlers = browser.evaluate(
@@ -117,9 +117,9 @@ def assert_nothing_ran(browser: Chromium) -> None:
     assert errors == []
 
 
-def save(browser: Chromium, served: Served, name: str) -> Path:
+def save(browser: Chromium, served: Served, name: str, *, full_page: bool = True) -> Path:
     served.shots.mkdir(exist_ok=True)
-    path = browser.screenshot(served.shots / name)
+    path = browser.screenshot(served.shots / name, full_page=full_page)
     assert path.stat().st_size > 5000
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if SCREENSHOTS:
@@ -163,7 +163,7 @@ def test_the_list_shows_hostile_text_as_text_and_runs_nothing(
     (served.shots.parent / "list.html").write_text(dom, encoding="utf-8")
     # readable on a phone: nothing wider than the screen
     assert browser.evaluate("document.documentElement.scrollWidth") <= 390
-    save(browser, served, "board-list-phone.png")
+    save(browser, served, "board-list-phone.png", full_page=False)
     browser.viewport(1280, 900, mobile=False)
     browser.navigate(f"{served.base}/board/")
     assert_nothing_ran(browser)
@@ -202,7 +202,7 @@ def test_a_case_page_shows_the_timeline_and_hostile_job_titles_as_text(
     assert re.search(r"sb-\d\d-\d+-note-1", text)  # its pushes
     assert browser.evaluate("document.documentElement.scrollWidth") <= 390
     (served.shots.parent / "case.html").write_text(browser.dom(), encoding="utf-8")
-    save(browser, served, "board-case-phone.png")
+    save(browser, served, "board-case-phone.png", full_page=False)
     browser.viewport(1280, 900, mobile=False)
     browser.navigate(f"{served.base}/board/kasus/{served.case_id}")
     assert_nothing_ran(browser)

@@ -352,3 +352,26 @@ def test_the_redactor_knows_the_board_token(tmp_path: Path) -> None:
         assert bridge.redactor.scrub(f"x{TOKEN}y") == "x<redacted>y"
     finally:
         bridge.close()
+
+
+def test_jinja2_is_loaded_only_when_the_board_is_on() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, bridge.entrypoints.cli; print('jinja2' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert done.stdout.strip() == "False"
+
+
+def test_times_show_in_the_local_zone(tmp_path: Path) -> None:
+    from zoneinfo import ZoneInfo
+
+    path = tmp_path / "ledger.sqlite3"
+    seed(path).close()
+    board = Board(lambda: open_ledger(f"sqlite:///{path}"), load_sop_mappings(MAPPINGS).sop,
+                  SecretStr(TOKEN), zone=ZoneInfo("Asia/Jakarta"))
+    body = Client(board, [0.0]).get("/board/kasus/2026-1001").body
+    # step 1 of case 1001 was reached at 2026-11-03 10:00 UTC (see tests/board_data.py)
+    assert "2026-11-03 17:00" in body
+    assert "2026-11-03 10:00" not in body
