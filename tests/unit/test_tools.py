@@ -21,5 +21,5 @@ def test_a_missing_tool_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
         require_tool("promtool", "prometheus")
 
 
-def test_a_present_tool_is_its_path(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+def test_a_present_tool_is_its_path() -> None:
     assert require_tool("sh", "dash").endswith("/sh")
