@@ -29,7 +29,7 @@ from bridge.domain.sop import Sop
 from bridge.domain.text import printable
 from bridge.errors import BridgeError
 from bridge.ports import Ledger
-from bridge.services.case_view import StepState, case_detail, case_lines, matches, timeline
+from bridge.services.case_view import StepState, case_detail, find_cases, timeline
 
 log = structlog.get_logger("bridge.board")
 
@@ -199,21 +199,29 @@ class Board:
         overdue = (query.get("terlambat") or [""])[0] == "1"
         search = (query.get("cari") or [""])[0][:200]
         page_text = (query.get("halaman") or ["1"])[0]
-        if step_text and not (step_text.isdigit() and 0 <= int(step_text) <= len(self._sop)):
+        if step_text and not (step_text.isdigit() and len(step_text) <= 3
+                              and 0 <= int(step_text) <= len(self._sop)):
             return self._page(start_response, "400 Bad Request", "error.html",
                               message=f"Langkah harus angka 0 sampai {len(self._sop)}.")
-        if not page_text.isdigit() or int(page_text) < 1:
+        if not (page_text.isdigit() and len(page_text) <= 6) or int(page_text) < 1:
             return self._page(start_response, "400 Bad Request", "error.html",
                               message="Halaman harus angka 1 atau lebih.")
         step = int(step_text) if step_text else None
-        lines = self._read(lambda ledger: case_lines(ledger, step=step,
-                                                     overdue=True if overdue else None))
-        if lines is False:
+
+        def read(page: int) -> Any:
+            return self._read(lambda ledger: find_cases(
+                ledger, step=step, overdue=True if overdue else None, query=search,
+                offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE))
+
+        page = int(page_text)
+        found = read(page)
+        if found is not False and page > 1 and not found.lines:
+            page = max(1, math.ceil(found.total / PAGE_SIZE))  # past the end: the last page
+            found = read(page)
+        if found is False:
             return self._unavailable(start_response)
-        found = [line for line in lines if matches(line, search)]
-        pages = max(1, math.ceil(len(found) / PAGE_SIZE))
-        page = min(int(page_text), pages)
-        shown = found[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+        pages = max(1, math.ceil(found.total / PAGE_SIZE))
+        shown = found.lines
         filters = {"langkah": step_text, "terlambat": "1" if overdue else "", "cari": search}
 
         def page_url(number: int) -> str:
@@ -223,8 +231,8 @@ class Board:
         rows = [{**line, "url": f"{PREFIX}/kasus/{quote(line['case_id'], safe='')}",
                  "step_name": self._step_name(line["step"])} for line in shown]
         return self._page(
-            start_response, "200 OK", "cases.html", rows=rows, total=len(found),
-            overdue_total=sum(1 for line in found if line["overdue"]), filters=filters,
+            start_response, "200 OK", "cases.html", rows=rows, total=found.total,
+            overdue_total=found.overdue, filters=filters,
             steps=[(s.number, s.name) for s in self._sop], page=page, pages=pages,
             previous_url=page_url(page - 1) if page > 1 else None,
             next_url=page_url(page + 1) if page < pages else None,

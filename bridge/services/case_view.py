@@ -6,6 +6,7 @@ and each step's state on the timeline live here, once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -17,6 +18,10 @@ from bridge.domain.records import HistoryRow
 from bridge.domain.sop import Sop
 from bridge.ports import Ledger
 from bridge.services.case_json import case_line
+
+# A word every JSON writer leaves as it is (printable ASCII, no quote or backslash) can be looked
+# for in a case's stored document before the document is decoded.
+_JSON_PLAIN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 
 def case_lines(ledger: Ledger, *, step: int | None = None,
@@ -33,6 +38,34 @@ def matches(line: dict[str, Any], query: str) -> bool:
         return True
     return any(wanted in " ".join((line.get(key) or "").casefold().split())
                for key in ("perihal", "asal_surat"))
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    """One page of the cases that pass the filters, and how many passed in all."""
+
+    lines: list[dict[str, Any]]
+    total: int
+    overdue: int
+
+
+def find_cases(ledger: Ledger, *, step: int | None = None, overdue: bool | None = None,
+               query: str = "", offset: int = 0, limit: int = 100) -> CasePage:
+    """The cases at ``step``/``overdue`` whose subject or sender holds ``query``, one page of them.
+
+    Only the cases on the page are decoded when there is no query; with one, a case's stored
+    text is searched for each word first, so only likely matches are decoded.
+    """
+    rows = ledger.list_cases(step=step, overdue=overdue)
+    words = [word for word in query.casefold().split() if _JSON_PLAIN.fullmatch(word)]
+    if query.split():
+        rows = [row for row in rows if all(word in row.data.casefold() for word in words)]
+        found = [(row, line) for row in rows
+                 if matches(line := case_line(orjson.loads(row.data)), query)]
+        return CasePage([line for _, line in found[offset:offset + limit]], len(found),
+                        sum(1 for row, _ in found if row.overdue))
+    return CasePage([case_line(orjson.loads(row.data)) for row in rows[offset:offset + limit]],
+                    len(rows), sum(1 for row in rows if row.overdue))
 
 
 @dataclass(frozen=True, slots=True)

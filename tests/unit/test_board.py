@@ -375,3 +375,53 @@ def test_times_show_in_the_local_zone(tmp_path: Path) -> None:
     # step 1 of case 1001 was reached at 2026-11-03 10:00 UTC (see tests/board_data.py)
     assert "2026-11-03 17:00" in body
     assert "2026-11-03 10:00" not in body
+
+
+# --- the shared service --------------------------------------------------------------------------
+
+
+def test_find_cases_gives_one_page_and_the_counts_of_all(tmp_path: Path) -> None:
+    from bridge.services.case_view import case_lines, find_cases
+
+    ledger = seed(tmp_path / "l.sqlite3")
+    try:
+        every = [line["case_id"] for line in case_lines(ledger)]
+        page = find_cases(ledger, offset=2, limit=3)
+        assert [line["case_id"] for line in page.lines] == every[2:5]
+        assert (page.total, page.overdue) == (7, 2)
+        overdue = find_cases(ledger, overdue=True, limit=1)
+        assert (len(overdue.lines), overdue.total, overdue.overdue) == (1, 2, 2)
+        found = find_cases(ledger, query="  DINAS   kesehatan ", limit=1)
+        assert (len(found.lines), found.total, found.overdue) == (1, 1, 1)
+        assert found.lines[0]["case_id"] == "2026-1002"
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("onerror=\"document.title='PWNED'\"", ["2026-6666"]),  # a quote: no pre-filter on it
+    ("\u202eabc.exe", ["2026-6666"]),  # a bidi control, as stored
+    ("MERAH\x1b[0m", ["2026-6666"]),  # an escape character, as stored
+    ("ciputat kecamatan", []),  # the words, but not as a phrase
+    ("kecamatan ciputat", ["2026-1005"]),
+])
+def test_search_finds_text_that_json_escapes(tmp_path: Path, query: str,
+                                                    expected: list[str]) -> None:
+    from bridge.services.case_view import find_cases
+
+    ledger = seed(tmp_path / "l.sqlite3")
+    try:
+        assert [line["case_id"] for line in find_cases(ledger, query=query).lines] == expected
+    finally:
+        ledger.close()
+
+
+def test_a_page_past_the_end_shows_the_last_page(client: Client) -> None:
+    answer = client.get("/board/", "halaman=99")
+    assert answer.status == 200
+    assert len(case_ids(answer.body)) == 7
+
+
+@pytest.mark.parametrize("query", ["halaman=" + "9" * 5000, "langkah=" + "1" * 5000])
+def test_absurdly_long_numbers_are_a_400_not_a_crash(client: Client, query: str) -> None:
+    assert client.get("/board/", query).status == 400
