@@ -63,7 +63,8 @@ def call(board: Board, path: str, query: dict[str, str], cookie: str) -> int:
                                "wsgi.input": io.BytesIO()}
     status: list[str] = []
     body = b"".join(board(environ, lambda s, _h: status.append(s)))
-    assert status[0].startswith("200"), status
+    if not status[0].startswith("200"):
+        raise SystemExit(f"{path}: {status[0]}")
     return len(body)
 
 
