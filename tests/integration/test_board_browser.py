@@ -156,6 +156,12 @@ def test_the_list_shows_hostile_text_as_text_and_runs_nothing(
     assert "\\x1b[31mMERAH" in text and "\x1b" not in text
     assert "\\u202eexe.fdp" in text and "\u202e" not in text
     assert "<b onmouseover=" in text
+    answers = [e["params"]["response"] for e in browser.events
+               if e.get("method") == "Network.responseReceived"
+               and e["params"]["response"]["url"] == f"{served.base}/board/"]
+    headers = {k.lower(): v for k, v in answers[-1]["headers"].items()}
+    assert "script-src 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
     rows = browser.evaluate("document.querySelectorAll('table.cases tbody tr').length")
     assert rows > 10
     dom = browser.dom()

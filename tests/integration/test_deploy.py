@@ -167,6 +167,8 @@ def test_every_metric_the_dashboard_and_the_alerts_name_is_exported_by_a_live_br
             url = f"http://127.0.0.1:{port}/metrics"
             wait_until(lambda: httpx.get(url, timeout=5).status_code == 200, 30, "/metrics")
             exported = exported_names(httpx.get(url, timeout=5).text)
+            # without BRIDGE_BOARD_TOKEN there is no board
+            assert httpx.get(f"http://127.0.0.1:{port}/board/", timeout=5).status_code == 404
         finally:
             assert running.stop() == 0
     assert "bridge_cases" in exported and "bridge_passes_total" in exported  # a real scrape
