@@ -186,8 +186,14 @@ class Ledger(Protocol):
         """Overdue cases by case id, the first ``limit`` after ``after`` (to walk them all)."""
         ...
 
-    def list_cases(self, *, step: int | None = None, overdue: bool | None = None) -> list[CaseRow]:
-        """Cases, filtered by step and overdue state."""
+    def list_cases(self, *, step: int | None = None, overdue: bool | None = None,
+                   limit: int | None = None, offset: int = 0) -> list[CaseRow]:
+        """Cases, filtered by step and overdue state; ``limit`` of them from ``offset``."""
+        ...
+
+    def count_cases(self, *, step: int | None = None,
+                    overdue: bool | None = None) -> tuple[int, int]:
+        """How many cases pass the filters, and how many of those are overdue."""
         ...
 
     def case_history(self, case_id: str) -> list[HistoryRow]:

@@ -58,7 +58,11 @@ def board_cases() -> list[Case]:
 
 def seed(path: Path) -> Ledger:
     """A new SQLite ledger at ``path`` with the board's cases, their history and pushes."""
-    ledger = open_ledger(f"sqlite:///{path}")
+    return seed_into(open_ledger(f"sqlite:///{path}"))
+
+
+def seed_into(ledger: Ledger) -> Ledger:
+    """The board's cases, their history and pushes, written into ``ledger``."""
     writes = []
     for case in board_cases():
         doc = case_document(case)

@@ -53,19 +53,20 @@ def find_cases(ledger: Ledger, *, step: int | None = None, overdue: bool | None 
                query: str = "", offset: int = 0, limit: int = 100) -> CasePage:
     """The cases at ``step``/``overdue`` whose subject or sender holds ``query``, one page of them.
 
-    Only the cases on the page are decoded when there is no query; with one, a case's stored
-    text is searched for each word first, so only likely matches are decoded.
+    Without a query the ledger counts and pages; with one, each case's stored text is searched
+    for the query's words first, so only likely matches are decoded.
     """
-    rows = ledger.list_cases(step=step, overdue=overdue)
+    if not query.split():
+        total, late = ledger.count_cases(step=step, overdue=overdue)
+        rows = ledger.list_cases(step=step, overdue=overdue, limit=limit, offset=offset)
+        return CasePage([case_line(orjson.loads(row.data)) for row in rows], total, late)
     words = [word for word in query.casefold().split() if _JSON_PLAIN.fullmatch(word)]
-    if query.split():
-        rows = [row for row in rows if all(word in row.data.casefold() for word in words)]
-        found = [(row, line) for row in rows
-                 if matches(line := case_line(orjson.loads(row.data)), query)]
-        return CasePage([line for _, line in found[offset:offset + limit]], len(found),
-                        sum(1 for row, _ in found if row.overdue))
-    return CasePage([case_line(orjson.loads(row.data)) for row in rows[offset:offset + limit]],
-                    len(rows), sum(1 for row in rows if row.overdue))
+    candidates = [row for row in ledger.list_cases(step=step, overdue=overdue)
+                  if all(word in row.data.casefold() for word in words)]
+    found = [(row, line) for row in candidates
+             if matches(line := case_line(orjson.loads(row.data)), query)]
+    return CasePage([line for _, line in found[offset:offset + limit]], len(found),
+                    sum(1 for row, _ in found if row.overdue))
 
 
 @dataclass(frozen=True, slots=True)

@@ -425,3 +425,20 @@ def test_a_page_past_the_end_shows_the_last_page(client: Client) -> None:
 @pytest.mark.parametrize("query", ["halaman=" + "9" * 5000, "langkah=" + "1" * 5000])
 def test_absurdly_long_numbers_are_a_400_not_a_crash(client: Client, query: str) -> None:
     assert client.get("/board/", query).status == 400
+
+
+def test_the_ledger_pages_and_counts_cases(ledger: Any) -> None:
+    from tests.board_data import seed_into
+
+    seed_into(ledger)
+    every = [row.case_id for row in ledger.list_cases()]
+    assert len(every) == 7
+    assert [row.case_id for row in ledger.list_cases(limit=3, offset=2)] == every[2:5]
+    assert [row.case_id for row in ledger.list_cases(limit=3, offset=6)] == every[6:]
+    assert ledger.list_cases(limit=3, offset=7) == []
+    assert ledger.count_cases() == (7, 2)
+    assert ledger.count_cases(step=3) == (3, 1)
+    assert ledger.count_cases(overdue=True) == (2, 2)
+    assert ledger.count_cases(step=1, overdue=True) == (0, 0)
+    assert [row.case_id for row in ledger.list_cases(step=3, limit=1)] == [
+        row.case_id for row in ledger.list_cases(step=3)][:1]
