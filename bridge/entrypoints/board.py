@@ -120,7 +120,17 @@ class Board:
         self._css = (_HERE / "static" / "board.css").read_bytes()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """Route one request under /board."""
+        """Route one request under /board; a page that fails is a logged 500, nothing more."""
+        try:
+            return self._route(environ, start_response)
+        except Exception as exc:  # noqa: BLE001 - one broken page must not show a traceback
+            log.error("board.page_failed", path=_path(environ)[:200], reason=repr(exc)[:500],
+                      next="the other pages and the bridge go on")
+            return _respond(start_response, "500 Internal Server Error",
+                            b"kesalahan internal; lihat log bridge\n",
+                            [("Content-Type", "text/plain; charset=utf-8")])
+
+    def _route(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = _path(environ)
         method = environ.get("REQUEST_METHOD", "GET")
         if path == f"{PREFIX}/static/board.css":

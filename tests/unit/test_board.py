@@ -442,3 +442,22 @@ def test_the_ledger_pages_and_counts_cases(ledger: Any) -> None:
     assert ledger.count_cases(step=1, overdue=True) == (0, 0)
     assert [row.case_id for row in ledger.list_cases(step=3, limit=1)] == [
         row.case_id for row in ledger.list_cases(step=3)][:1]
+
+
+def test_a_broken_case_document_is_a_logged_500_and_the_list_goes_on(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "ledger.sqlite3"
+    seed(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE cases SET data = '{\"case_id\": 1}' WHERE case_id = '2026-1001'")
+    board = Board(lambda: open_ledger(f"sqlite:///{path}"), load_sop_mappings(MAPPINGS).sop,
+                  SecretStr(TOKEN))
+    client = Client(board, [0.0])
+    with capture_logs() as logs:
+        answer = client.get("/board/kasus/2026-1001")
+    assert answer.status == 500
+    assert "Traceback" not in answer.body
+    failed = [e for e in logs if e["event"] == "board.page_failed"]
+    assert failed and "KeyError" in failed[0]["reason"]
+    assert client.get("/board/kasus/2026-1002").status == 200
