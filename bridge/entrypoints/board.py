@@ -42,7 +42,7 @@ PAGE_SIZE = 100
 MAX_FORM_BYTES = 4096
 _HERE = Path(__file__).resolve().parent
 # No script from anywhere, styles from the board's own stylesheet only, forms post back here.
-CSP = ("default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; "
+CSP = ("default-src 'none'; script-src 'none'; style-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = [
     ("Content-Security-Policy", CSP),
