@@ -9,9 +9,10 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bridge.config.environment import DEFAULT_DATA_DIR, ENV_FILE, ENV_PREFIX
+from bridge.config.environment import ledger_location as _ledger_location
 from bridge.errors import ConfigurationError
 
-ENV_PREFIX = "BRIDGE_"
 _SECRET_FIELDS = frozenset({"sisumaker_password"})
 
 
@@ -29,7 +30,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
-        env_file=".env",
+        env_file=ENV_FILE,
         env_file_encoding="utf-8",
         extra="ignore",
         frozen=True,
@@ -41,7 +42,7 @@ class Settings(BaseSettings):
     sisumaker_password: SecretStr | None = None
     sisumaker_password_file: Path | None = None
     years: Annotated[tuple[int, ...], NoDecode] = ()
-    data_dir: Path = Path("data")
+    data_dir: Path = DEFAULT_DATA_DIR
     ledger_url: str | None = None
     mappings_dir: Path = Field(default_factory=shipped_mappings_dir)
     poll_interval: float = Field(60.0, gt=0, le=86400)
@@ -111,9 +112,7 @@ class Settings(BaseSettings):
     @property
     def ledger_location(self) -> str:
         """The ledger URL; by default an SQLite file under the data directory."""
-        if self.ledger_url:
-            return self.ledger_url
-        return f"sqlite:///{(self.data_dir / 'ledger.sqlite3').as_posix()}"
+        return _ledger_location(self.ledger_url, self.data_dir)
 
     @property
     def resolved_log_format(self) -> Literal["json", "console"]:
@@ -156,15 +155,6 @@ class Settings(BaseSettings):
         if not self.sisumaker_username:
             raise ConfigurationError("BRIDGE_SISUMAKER_USERNAME is not set")
         return self.sisumaker_url, self.sisumaker_username, self.password()
-
-
-def redacted_url(url: str) -> str:
-    """A database URL fit for logs: ``postgresql://user:***@host/db``."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bridge.bootstrap import Bridge
 from bridge.domain.text import printable
+from bridge.entrypoints.context import LEDGER
 from bridge.entrypoints.output import fail, print_table
-from bridge.services.case_json import case_line
+
+if TYPE_CHECKING:
+    from bridge.bootstrap import Bridge, LedgerAccess
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -26,7 +28,7 @@ def add_commands(commands: Any) -> None:
                             "asal_surat, step, steps, next_deadline, overdue, anomalies)")
     cases.add_argument("--step", type=int, metavar="N", help="only cases at step N")
     cases.add_argument("--overdue", action="store_true", help="only overdue cases")
-    cases.set_defaults(handler=_cmd_cases)
+    cases.set_defaults(handler=_cmd_cases, needs=LEDGER)
 
     case = commands.add_parser("case", help="one case with its steps and history",
                                description="Show one case (ID as in `bridge cases`, e.g. "
@@ -36,8 +38,10 @@ def add_commands(commands: Any) -> None:
     case.set_defaults(handler=_cmd_case)
 
 
-def _cmd_cases(bridge: Bridge, args: argparse.Namespace) -> int:
-    rows = bridge.ledger.list_cases(step=args.step, overdue=True if args.overdue else None)
+def _cmd_cases(access: LedgerAccess, args: argparse.Namespace) -> int:
+    from bridge.services.case_json import case_line
+
+    rows = access.ledger.list_cases(step=args.step, overdue=True if args.overdue else None)
     lines = [case_line(json.loads(row.data)) for row in rows]
     if args.json:
         for line in lines:
@@ -55,6 +59,8 @@ def _cmd_cases(bridge: Bridge, args: argparse.Namespace) -> int:
 
 
 def _cmd_case(bridge: Bridge, args: argparse.Namespace) -> int:
+    from bridge.services.case_json import case_line
+
     row = bridge.ledger.get_case(args.case_id)
     if row is None:
         fail(f"no case {args.case_id!r}; `bridge cases` lists them (ID as YEAR-SURATID)")
