@@ -67,7 +67,7 @@ def _cmd_case(bridge: Bridge, args: argparse.Namespace) -> int:
         return EXIT_FAILED
     doc = json.loads(row.data)
     history = bridge.ledger.case_history(args.case_id)
-    outbox = [e for e in bridge.ledger.outbox_entries() if e.intent.case_id == args.case_id]
+    outbox = bridge.ledger.outbox_entries(case_id=args.case_id)
     if args.json:
         print(json.dumps({
             **case_line(doc),

@@ -1,8 +1,8 @@
 """Pushing the outbox to Sisumaker exactly once.
 
-Each intent is committed with its deterministic ref before any POST, and marked ``sending``
+Each intent is committed with its deterministic ref before any POST, and marked ``in_doubt``
 (a POST may reach the server) before each one. A POST is never retried blindly: after a
-timeout, a dropped connection or a 5xx, and whenever an entry is found ``sending`` (a crash, a
+timeout, a dropped connection or a 5xx, and whenever an entry is found ``in_doubt`` (a crash, a
 kill -9), the bridge looks the ref up first and sends again only when the server has none.
 """
 
@@ -98,7 +98,7 @@ class Pusher:
             return
 
     def _push(self, entry: OutboxEntry, report: PushReport, bound: structlog.BoundLogger) -> None:
-        if entry.state is OutboxState.SENDING:
+        if entry.state is OutboxState.IN_DOUBT:
             if self._found(entry, report, bound):
                 return
             if self._now() - entry.updated_at < self._policy.resend_after:
