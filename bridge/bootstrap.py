@@ -10,7 +10,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bridge.adapters.ledger import open_ledger
-from bridge.config.environment import ledger_location_from_environment
+from bridge.config.environment import (
+    ledger_location_from_environment,
+    mappings_dir_from_environment,
+)
 from bridge.domain.items import ListKind
 from bridge.logs import Redactor
 from bridge.services.stop import StopSignal
@@ -206,3 +209,10 @@ def open_ledger_for_reading() -> LedgerAccess:
     """
     location = ledger_location_from_environment()
     return LedgerAccess(location=location, ledger=open_ledger(location))
+
+
+def load_sop_for_reading() -> SopMappings:
+    """The SOP mapping files alone (BRIDGE_MAPPINGS_DIR), validated, for ``bridge case ID``."""
+    from bridge.config.sop_mapping import load_sop_mappings
+
+    return load_sop_mappings(mappings_dir_from_environment())

@@ -1,11 +1,12 @@
 """Reading a few BRIDGE_* variables without building the whole settings.
 
-The commands that only read the ledger (``status``, ``cases``, ``outbox``, ``quarantine``)
-need two settings, BRIDGE_LEDGER_URL and BRIDGE_DATA_DIR. Validating every setting takes
+The commands that only read the ledger (``status``, ``cases``, ``case``, ``outbox``,
+``quarantine``) need two settings, BRIDGE_LEDGER_URL and BRIDGE_DATA_DIR (and ``case``,
+BRIDGE_MAPPINGS_DIR for the names of the SOP steps). Validating every setting takes
 pydantic and pydantic-settings, about 0.25 s of a 0.3 s budget for ``bridge status`` on the
-2-core machine, so these commands read just the two variables here, the way
+2-core machine, so these commands read just those variables here, the way
 ``bridge.config.settings.Settings`` reads them (the environment over a ``.env`` file in the
-working directory, names in any case); a unit test holds the two readings equal. A mistake in
+working directory, names in any case); a unit test holds the readings equal. A mistake in
 another setting is reported by the commands that use it.
 """
 
@@ -17,6 +18,15 @@ from pathlib import Path
 ENV_PREFIX = "BRIDGE_"
 ENV_FILE = ".env"
 DEFAULT_DATA_DIR = Path("data")
+
+
+def shipped_mappings_dir() -> Path:
+    """The mappings/ shipped with the bridge (in the wheel, or beside the source tree)."""
+    package_dir = Path(__file__).resolve().parent.parent
+    bundled = package_dir / "_mappings"
+    if bundled.is_dir():
+        return bundled
+    return package_dir.parent / "mappings"
 
 
 def ledger_location(ledger_url: str | None, data_dir: Path) -> str:
@@ -52,6 +62,12 @@ def ledger_location_from_environment() -> str:
     data_dir = values.get("data_dir")
     return ledger_location(values.get("ledger_url"),
                            DEFAULT_DATA_DIR if data_dir is None else Path(data_dir))
+
+
+def mappings_dir_from_environment() -> Path:
+    """The mapping files' directory from BRIDGE_MAPPINGS_DIR, as the settings give it."""
+    value = read_variables("mappings_dir").get("mappings_dir")
+    return shipped_mappings_dir() if value is None else Path(value)
 
 
 def redacted_url(url: str) -> str:

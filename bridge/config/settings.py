@@ -9,20 +9,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bridge.config.environment import DEFAULT_DATA_DIR, ENV_FILE, ENV_PREFIX
+from bridge.config.environment import DEFAULT_DATA_DIR, ENV_FILE, ENV_PREFIX, shipped_mappings_dir
 from bridge.config.environment import ledger_location as _ledger_location
 from bridge.errors import ConfigurationError
 
 _SECRET_FIELDS = frozenset({"sisumaker_password"})
-
-
-def shipped_mappings_dir() -> Path:
-    """The mappings/ shipped with the bridge (in the wheel, or beside the source tree)."""
-    package_dir = Path(__file__).resolve().parent.parent
-    bundled = package_dir / "_mappings"
-    if bundled.is_dir():
-        return bundled
-    return package_dir.parent / "mappings"
 
 
 class Settings(BaseSettings):

@@ -11,7 +11,7 @@ from bridge.entrypoints.context import LEDGER
 from bridge.entrypoints.output import fail, print_table
 
 if TYPE_CHECKING:
-    from bridge.bootstrap import Bridge, LedgerAccess
+    from bridge.bootstrap import LedgerAccess
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -35,7 +35,7 @@ def add_commands(commands: Any) -> None:
                                            "2026-88121) with every step, deadline and change.")
     case.add_argument("case_id", metavar="ID")
     case.add_argument("--json", action="store_true", help="print one JSON object")
-    case.set_defaults(handler=_cmd_case)
+    case.set_defaults(handler=_cmd_case, needs=LEDGER)
 
 
 def _cmd_cases(access: LedgerAccess, args: argparse.Namespace) -> int:
@@ -58,16 +58,17 @@ def _cmd_cases(access: LedgerAccess, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_case(bridge: Bridge, args: argparse.Namespace) -> int:
+def _cmd_case(access: LedgerAccess, args: argparse.Namespace) -> int:
     from bridge.services.case_json import case_line
 
-    row = bridge.ledger.get_case(args.case_id)
+    ledger = access.ledger
+    row = ledger.get_case(args.case_id)
     if row is None:
         fail(f"no case {args.case_id!r}; `bridge cases` lists them (ID as YEAR-SURATID)")
         return EXIT_FAILED
     doc = json.loads(row.data)
-    history = bridge.ledger.case_history(args.case_id)
-    outbox = bridge.ledger.outbox_entries(case_id=args.case_id)
+    history = ledger.case_history(args.case_id)
+    outbox = ledger.outbox_entries(case_id=args.case_id)
     if args.json:
         print(json.dumps({
             **case_line(doc),
@@ -77,7 +78,7 @@ def _cmd_case(bridge: Bridge, args: argparse.Namespace) -> int:
                         "remote_id": e.remote_id} for e in outbox],
         }, ensure_ascii=True))
         return EXIT_OK
-    _print_case(bridge, doc)
+    _print_case(doc)
     print("\nhistory:")
     print_table([(h.at.isoformat(timespec="seconds"), h.description, h.source or "")
                  for h in history], max_width=100)
@@ -88,8 +89,10 @@ def _cmd_case(bridge: Bridge, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_case(bridge: Bridge, doc: dict[str, Any]) -> None:
-    sop = bridge.sop.sop
+def _print_case(doc: dict[str, Any]) -> None:
+    from bridge.bootstrap import load_sop_for_reading
+
+    sop = load_sop_for_reading().sop  # the step names
     print(f"case {doc['case_id']}: {printable(doc.get('perihal') or '-')}")
     print(f"from: {printable(doc.get('asal_surat') or '-')}")
     print(f"step {doc['step']} reached; next: step {doc.get('next_step') or '-'}, due "
