@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from bridge.domain.text import printable
 from bridge.entrypoints.context import LEDGER
-from bridge.entrypoints.output import fail, print_table
+from bridge.entrypoints.output import fail, print_json_lines, print_table
 
 if TYPE_CHECKING:
     from bridge.bootstrap import LedgerAccess
@@ -44,8 +44,7 @@ def _cmd_cases(access: LedgerAccess, args: argparse.Namespace) -> int:
     rows = access.ledger.list_cases(step=args.step, overdue=True if args.overdue else None)
     lines = [case_line(json.loads(row.data)) for row in rows]
     if args.json:
-        for line in lines:
-            print(json.dumps(line, ensure_ascii=True))
+        print_json_lines(lines)
         return EXIT_OK
     table: list[tuple[str, ...]] = [("case", "step", "next deadline", "overdue", "from",
                                      "subject", "anomalies")]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING, Any
 
 from bridge.domain.outbox import OutboxState
 from bridge.entrypoints.context import BRIDGE, LEDGER
-from bridge.entrypoints.output import fail, print_table
+from bridge.entrypoints.output import fail, print_json_lines, print_table
 
 if TYPE_CHECKING:
     from bridge.bootstrap import Bridge, LedgerAccess
@@ -39,14 +38,13 @@ def add_commands(commands: Any) -> None:
 def _cmd_outbox(access: LedgerAccess, args: argparse.Namespace) -> int:
     entries = access.ledger.outbox_entries(OutboxState(args.state) if args.state else None)
     if args.json:
-        for e in entries:
-            print(json.dumps({
-                "id": e.id, "ref": e.intent.ref, "case_id": e.intent.case_id,
-                "action": e.intent.action.value, "step": e.intent.step, "state": e.state.value,
-                "attempts": e.attempts, "remote_id": e.remote_id, "last_error": e.last_error,
-                "created_at": e.created_at.isoformat(),
-                "sent_at": e.sent_at.isoformat() if e.sent_at else None, "body": e.intent.body,
-            }, ensure_ascii=True))
+        print_json_lines({
+            "id": e.id, "ref": e.intent.ref, "case_id": e.intent.case_id,
+            "action": e.intent.action.value, "step": e.intent.step, "state": e.state.value,
+            "attempts": e.attempts, "remote_id": e.remote_id, "last_error": e.last_error,
+            "created_at": e.created_at.isoformat(),
+            "sent_at": e.sent_at.isoformat() if e.sent_at else None, "body": e.intent.body,
+        } for e in entries)
         return EXIT_OK
     rows: list[tuple[str, ...]] = [("id", "ref", "case", "state", "attempts", "remote id",
                                     "last error")]
