@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bridge.config.push_mapping import PushMapping
     from bridge.config.settings import Settings
     from bridge.config.sop_mapping import SopMappings
+    from bridge.domain.sop import Sop
     from bridge.ports import Ledger
     from bridge.services.cycle import Cycle
     from bridge.services.intents import IntentBuilder
@@ -211,8 +212,8 @@ def open_ledger_for_reading() -> LedgerAccess:
     return LedgerAccess(location=location, ledger=open_ledger(location))
 
 
-def load_sop_for_reading() -> SopMappings:
-    """The SOP mapping files alone (BRIDGE_MAPPINGS_DIR), validated, for ``bridge case ID``."""
-    from bridge.config.sop_mapping import load_sop_mappings
+def load_sop_for_reading() -> Sop:
+    """The SOP's steps from ``sop.toml`` (in BRIDGE_MAPPINGS_DIR), validated, for ``bridge case ID``."""
+    from bridge.config.sop_mapping import SOP_FILE, load_sop
 
-    return load_sop_mappings(mappings_dir_from_environment())
+    return load_sop(mappings_dir_from_environment() / SOP_FILE)

@@ -91,7 +91,7 @@ def _cmd_case(access: LedgerAccess, args: argparse.Namespace) -> int:
 def _print_case(doc: dict[str, Any]) -> None:
     from bridge.bootstrap import load_sop_for_reading
 
-    sop = load_sop_for_reading().sop  # the step names
+    sop = load_sop_for_reading()  # the step names
     print(f"case {doc['case_id']}: {printable(doc.get('perihal') or '-')}")
     print(f"from: {printable(doc.get('asal_surat') or '-')}")
     print(f"step {doc['step']} reached; next: step {doc.get('next_step') or '-'}, due "
