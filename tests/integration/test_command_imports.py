@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,8 @@ class Synced:
     cwd: Path
     sync: Probed
     letters: int
+    synced_before: datetime
+    synced_after: datetime
 
     def run(self, *args: str) -> Probed:
         return probe(list(args), self.env, self.cwd)
@@ -81,11 +84,13 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     cwd = tmp_path_factory.mktemp("imports")
     with SimServer(state) as sim:
         env = bridge_env(sim, cwd / "data")
+        before = datetime.now(UTC)
         sync = probe(["sync", "--once"], env, cwd)
+        after = datetime.now(UTC)
         assert sync.exit == 0
         # The ledger-only commands are run with no Sisumaker setting at all.
         reading = {k: v for k, v in env.items() if not k.startswith("BRIDGE_SISUMAKER")}
-        yield Synced(reading, cwd, sync, summary.letters)
+        yield Synced(reading, cwd, sync, summary.letters, before, after)
 
 
 def test_the_probe_sees_what_sync_imports(synced: Synced) -> None:
@@ -116,7 +121,8 @@ def test_status_json_reads_the_ledger_without_the_settings(synced: Synced) -> No
     report = json.loads(done.stdout)
     assert report["items"]["surat"] == synced.letters
     assert report["ledger"] == f"sqlite:///{synced.env['BRIDGE_DATA_DIR']}/ledger.sqlite3"
-    assert report["last_complete_pass_at"] is not None
+    assert (synced.synced_before <= datetime.fromisoformat(report["last_complete_pass_at"])
+            <= synced.synced_after)
 
 
 def test_outbox_lists_what_sync_queued(synced: Synced) -> None:

@@ -300,8 +300,12 @@ def test_resync_since_stores_old_items_an_incremental_pass_misses(
     done = ok(run_bridge(["resync", "--since", since], env, tmp_path))
     summary = SUMMARY.search(done.stdout)
     assert summary is not None and summary.group(1) == "2", done.stdout
-    assert ledger_item(data, "surat", letter) is not None
-    assert ledger_item(data, "disposisi", disposition) is not None
+    stored_letter = ledger_item(data, "surat", letter)
+    stored_disposition = ledger_item(data, "disposisi", disposition)
+    assert stored_letter is not None and stored_disposition is not None
+    assert json.loads(stored_letter[1])["perihal"] == "Permohonan Pengembangan Aplikasi Si-Pintar"
+    assert json.loads(stored_disposition[1])["id_persuratan"] == letter
+    assert (stored_letter[0], stored_disposition[0]) == (1, 1)  # first seen by the resync
     assert cursors(status(env, tmp_path)) == cursors(before)
 
     # stderr is a pipe, not a terminal: progress comes as log lines, not as a bar.

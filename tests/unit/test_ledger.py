@@ -23,6 +23,7 @@ from bridge.domain.records import (
     StoreResult,
 )
 from bridge.errors import ConfigurationError, LedgerError
+from tests.conftest import unavailable
 
 NOW = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
 SURAT = ListKind.SURAT
@@ -250,7 +251,7 @@ def test_racing_processes_never_both_win_a_lease(ledger, request) -> None:
 @pytest.mark.postgres
 def test_postgres_ledger_url_errors_hide_the_password(postgres_reason) -> None:
     if postgres_reason is not None:
-        pytest.skip(postgres_reason)
+        unavailable(postgres_reason)
     with pytest.raises(LedgerError) as caught:
         open_ledger("postgresql://bridge:S3cret-pw@127.0.0.1:1/nowhere")
     assert "S3cret-pw" not in str(caught.value)
@@ -260,7 +261,7 @@ def test_postgres_ledger_url_errors_hide_the_password(postgres_reason) -> None:
 @pytest.mark.postgres
 def test_a_postgres_database_not_in_utf8_is_refused_at_start_with_the_fix(postgres_reason) -> None:
     if postgres_reason is not None:
-        pytest.skip(postgres_reason)
+        unavailable(postgres_reason)
     import psycopg
 
     from tests.conftest import POSTGRES_URL

@@ -279,7 +279,7 @@ def test_a_letter_edited_out_of_and_back_into_a_request_closes_and_reopens_its_c
     desk.add_letter()
     desk.poll()
     desk.track(wib(20, 12))
-    assert desk.ledger.get_case(CASE_ID) is not None
+    assert desk.doc()["step"] == 1
 
     desk.edit_letter(perihal=NOT_A_REQUEST)
     desk.poll(SURAT)
