@@ -17,7 +17,6 @@ from bridge import __version__
 from bridge.entrypoints import cases_cli, ops_cli, outbox_cli
 from bridge.entrypoints.context import BRIDGE, LEDGER
 from bridge.entrypoints.output import fail, print_table
-from bridge.entrypoints.tuning import favour_the_reader_thread
 from bridge.errors import BridgeError, ConfigurationError, MappingError
 
 if TYPE_CHECKING:
@@ -188,7 +187,6 @@ def _log_shutdown(received: list[str]) -> None:
 def _cmd_sync(bridge: Bridge, args: argparse.Namespace) -> int:
     from bridge.domain.records import PassMode
 
-    favour_the_reader_thread()
     received = _install_stop_handlers(bridge.stop)
     cycle = bridge.cycle(dry_run=args.dry_run)
     started, cpu = time.perf_counter(), time.process_time()
@@ -209,7 +207,6 @@ def _cmd_run(bridge: Bridge, args: argparse.Namespace) -> int:
     from bridge.services.leader import Leadership
     from bridge.services.lease import LeaseBusyError
 
-    favour_the_reader_thread()
     log = _log()
     received = _install_stop_handlers(bridge.stop)
     cycle = bridge.cycle(dry_run=args.dry_run, pushes_per_round=DAEMON_PUSHES_PER_ROUND)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bridge.domain.items import ListKind
 from bridge.entrypoints.context import BRIDGE, LEDGER
 from bridge.entrypoints.output import fail, print_table
-from bridge.entrypoints.tuning import favour_the_reader_thread
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -131,7 +130,6 @@ def _cmd_resync(bridge: Bridge, args: argparse.Namespace) -> int:
     if args.until is not None and args.until < args.since:
         fail(f"--until {args.until} is before --since {args.since}")
         return 2
-    favour_the_reader_thread()
     progress = _Progress(sys.stderr)
     resync = bridge.resync(progress)
     cycle = bridge.cycle()
