@@ -7,28 +7,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-
-import httpx
+from typing import TYPE_CHECKING
 
 from bridge.adapters.ledger import open_ledger
-from bridge.adapters.sisumaker.client import RetryPolicy, SisumakerClient
-from bridge.config.profile import Profile, load_profile
-from bridge.config.push_mapping import PushMapping, load_push_mapping
-from bridge.config.settings import Settings
-from bridge.config.sop_mapping import SopMappings, load_sop_mappings
+from bridge.config.environment import (
+    ledger_location_from_environment,
+    mappings_dir_from_environment,
+)
 from bridge.domain.items import ListKind
 from bridge.logs import Redactor
-from bridge.ports import Ledger
-from bridge.services.cycle import WORK_LEASE, Cycle
-from bridge.services.intents import IntentBuilder
-from bridge.services.lease import Lease
-from bridge.services.parse import ItemParser
-from bridge.services.poll import ListPoller, PollConfig
-from bridge.services.push import Pusher, PushPolicy
-from bridge.services.resync import Progress, Resync
 from bridge.services.stop import StopSignal
-from bridge.services.sync import SyncConfig, SyncService
-from bridge.services.tracking import CaseTracker
+
+if TYPE_CHECKING:
+    import httpx
+
+    from bridge.adapters.sisumaker.client import SisumakerClient
+    from bridge.config.profile import Profile
+    from bridge.config.push_mapping import PushMapping
+    from bridge.config.settings import Settings
+    from bridge.config.sop_mapping import SopMappings
+    from bridge.domain.sop import Sop
+    from bridge.ports import Ledger
+    from bridge.services.cycle import Cycle
+    from bridge.services.intents import IntentBuilder
+    from bridge.services.parse import ItemParser
+    from bridge.services.poll import ListPoller
+    from bridge.services.resync import Progress, Resync
+    from bridge.services.sync import SyncService
+    from bridge.services.tracking import CaseTracker
+
+# The modules of the Sisumaker client, the services and the mapping files cost most of a
+# command's start-up (httpx, tenacity, pydantic); each is imported by the method that builds
+# from it, so that a command that only reads the ledger does not pay for them.
 
 
 @dataclass
@@ -53,6 +63,8 @@ class Bridge:
 
     def parsers(self) -> dict[ListKind, ItemParser]:
         """One parser per list, from the profile."""
+        from bridge.services.parse import ItemParser
+
         return {
             kind: ItemParser(kind, self.profile.lists[kind], zone=self.profile.zone,
                              max_chars=self.profile.max_field_chars)
@@ -61,6 +73,8 @@ class Bridge:
 
     def client(self) -> SisumakerClient:
         """The Sisumaker client (credentials are checked here, on first use)."""
+        from bridge.adapters.sisumaker.client import RetryPolicy, SisumakerClient
+
         if self._client is None:
             url, username, password = self.settings.require_sisumaker()
             self.redactor.add(password.get_secret_value())
@@ -79,6 +93,8 @@ class Bridge:
 
     def poller(self) -> ListPoller:
         """The list poller (one per process)."""
+        from bridge.services.poll import ListPoller, PollConfig
+
         if self._poller is None:
             settings = self.settings
             self._poller = ListPoller(
@@ -91,6 +107,8 @@ class Bridge:
 
     def sync_service(self) -> SyncService:
         """The sync service over the client and the ledger (one per process)."""
+        from bridge.services.sync import SyncConfig, SyncService
+
         if self._sync is None:
             settings = self.settings
             config = SyncConfig(
@@ -106,21 +124,31 @@ class Bridge:
 
     def resync(self, progress: Progress | None = None) -> Resync:
         """The reading steps of manual resyncs."""
+        from bridge.services.resync import Resync
+
         return Resync(self.ledger, self.poller(), self.sync_service(), self.profile.zone,
                       progress=progress)
 
     def tracker(self) -> CaseTracker:
         """Case tracking over the ledger, with pushes computed when pushing is on."""
+        from bridge.services.tracking import CaseTracker
+
         return CaseTracker(self.ledger, self.sop, intents=self.intents())
 
     def intents(self) -> IntentBuilder | None:
         """The push wording, or None when BRIDGE_PUSH_ENABLED is false."""
+        from bridge.services.intents import IntentBuilder
+
         if not self.settings.push_enabled:
             return None
         return IntentBuilder(self.push, self.profile.push, self.sop.sop, self.sop.calendar)
 
     def cycle(self, *, dry_run: bool = False, pushes_per_round: int | None = None) -> Cycle:
         """Sync, cases and push, under the work lease."""
+        from bridge.services.cycle import WORK_LEASE, Cycle
+        from bridge.services.lease import Lease
+        from bridge.services.push import Pusher, PushPolicy
+
         sync = self.sync_service()
         intents = self.intents()
         lease = Lease(self.ledger, WORK_LEASE, timedelta(minutes=10), stop=self.stop)
@@ -150,6 +178,10 @@ class Bridge:
 def build(settings: Settings, *, redactor: Redactor | None = None,
           transport: httpx.BaseTransport | None = None) -> Bridge:
     """Load the mapping files and open the ledger; raises a BridgeError naming what is wrong."""
+    from bridge.config.profile import load_profile
+    from bridge.config.push_mapping import load_push_mapping
+    from bridge.config.sop_mapping import load_sop_mappings
+
     profile = load_profile(settings.mappings_dir)
     sop = load_sop_mappings(settings.mappings_dir)
     push = load_push_mapping(settings.mappings_dir, max_meeting_days=sop.sop.working_days(5))
@@ -159,3 +191,32 @@ def build(settings: Settings, *, redactor: Redactor | None = None,
         redactor.add(settings.board_token.get_secret_value())
     return Bridge(settings=settings, profile=profile, sop=sop, push=push, ledger=ledger,
                   redactor=redactor, transport=transport)
+
+
+@dataclass
+class LedgerAccess:
+    """The ledger alone, for the commands that only read it (``status``, ``cases``, ...)."""
+
+    location: str
+    ledger: Ledger
+
+    def close(self) -> None:
+        """Close the ledger."""
+        self.ledger.close()
+
+
+def open_ledger_for_reading() -> LedgerAccess:
+    """Open the ledger named by BRIDGE_LEDGER_URL or BRIDGE_DATA_DIR, reading no other setting.
+
+    No mapping file is loaded and nothing but the ledger's modules is imported: these
+    commands answer in a fraction of the time the settings, mappings and client take.
+    """
+    location = ledger_location_from_environment()
+    return LedgerAccess(location=location, ledger=open_ledger(location))
+
+
+def load_sop_for_reading() -> Sop:
+    """The SOP's steps from ``sop.toml`` (in BRIDGE_MAPPINGS_DIR), validated, for ``bridge case ID``."""
+    from bridge.config.sop_mapping import SOP_FILE, load_sop
+
+    return load_sop(mappings_dir_from_environment() / SOP_FILE)

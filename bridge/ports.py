@@ -222,8 +222,9 @@ class Ledger(Protocol):
         """Pending and in-doubt pushes, oldest first."""
         ...
 
-    def outbox_entries(self, state: OutboxState | None = None) -> list[OutboxEntry]:
-        """Every push (of one state, if given)."""
+    def outbox_entries(self, state: OutboxState | None = None, *,
+                       case_id: str | None = None) -> list[OutboxEntry]:
+        """Every push (of one state, of one case, if given)."""
         ...
 
     def outbox_entry(self, entry_id: int) -> OutboxEntry | None:

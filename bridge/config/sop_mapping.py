@@ -15,11 +15,10 @@ from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
-from holidays.countries.indonesia import Indonesia
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bridge.config.profile import ZoneName, describe_validation_error, read_toml
-from bridge.domain.calendar import WorkingCalendar
+from bridge.domain.calendar import DEFAULT_CATEGORIES, WorkingCalendar
 from bridge.domain.cases import BUILTIN_ANOMALIES
 from bridge.domain.recognition import (
     ClauseSpec,
@@ -124,13 +123,20 @@ class CalendarModel(BaseModel):
     model_config = _FROZEN
     timezone: ZoneName = "Asia/Jakarta"
     end_of_day: time = time(23, 59, 59)
-    holiday_categories: tuple[str, ...] = ("public", "government")
+    holiday_categories: tuple[str, ...] = DEFAULT_CATEGORIES
     extra_holidays: tuple[date, ...] = ()
     extra_working_days: tuple[date, ...] = ()
 
     @field_validator("holiday_categories")
     @classmethod
     def _known_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # The holidays library imports its whole country table (about 0.2 s) for one country;
+        # the default categories are known to it (a unit test checks), so only others are
+        # looked up, and `bridge case ID` starts without it.
+        if set(value) <= set(DEFAULT_CATEGORIES):
+            return value
+        from holidays.countries.indonesia import Indonesia  # noqa: PLC0415
+
         valid = tuple(Indonesia.supported_categories)
         for name in value:
             if name not in valid:

@@ -109,10 +109,9 @@ def derive_case(
     surat_id = _surat_id(letter, dispositions)
     if surat_id is None:
         return None
-    if not may_be_case(letter.perihal if letter is not None else None,
-                       (d.isi for d in dispositions), has_letter=letter is not None,
-                       recogniser=recogniser):
-        return None  # most letters: nothing more to look at
+    # No `may_be_case` here: its caller (the case tracker) asks it before building the items
+    # at all; asking again would recognise every case's texts twice. Without it the answer is
+    # the same: `_recognise` finds no verdict.
     seen = _sorted_seen(dispositions, recogniser, calendar)
     verdict, anomalies = _recognise(letter, seen, recogniser)
     if verdict is None:
@@ -144,6 +143,9 @@ def derive_case(
 def may_be_case(perihal: str | None, instructions: Iterable[str | None], *, has_letter: bool,
                 recogniser: Recogniser) -> bool:
     """Whether the items of one letter can make a case at all, from their texts alone.
+
+    A shortcut for callers that hold the texts before the items (most letters are no request,
+    and their items need not be built); ``derive_case`` answers the same without it.
 
     ``perihal`` is the letter's subject (``has_letter`` False: the letter is not known),
     ``instructions`` its dispositions' ``isi``. False means ``derive_case`` gives None for

@@ -18,12 +18,15 @@ class PushAction(StrEnum):
 class OutboxState(StrEnum):
     """Where a push stands.
 
-    ``sending`` means a POST may have reached the server: before sending again, the bridge
-    looks the ref up, since neither POST is idempotent on the server.
+    ``pending``: queued, never sent. ``in_doubt``: a POST may have reached the server (it was
+    about to leave, timed out, or the process died), so before sending again the bridge looks
+    the ref up, since neither POST is idempotent on the server. ``sent``: the server's id is
+    recorded. ``failed``: the server refused it; only an operator's retry sends it again.
+    (``in_doubt`` was called ``sending`` before schema version 4.)
     """
 
     PENDING = "pending"
-    SENDING = "sending"
+    IN_DOUBT = "in_doubt"
     SENT = "sent"
     FAILED = "failed"
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bridge.bootstrap import Bridge
 from bridge.domain.text import printable
-from bridge.entrypoints.output import fail, print_table
-from bridge.services.case_view import case_detail, case_lines
+from bridge.entrypoints.context import LEDGER
+from bridge.entrypoints.output import fail, print_json_lines, print_table
+
+if TYPE_CHECKING:
+    from bridge.bootstrap import LedgerAccess
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -26,21 +28,22 @@ def add_commands(commands: Any) -> None:
                             "asal_surat, step, steps, next_deadline, overdue, anomalies)")
     cases.add_argument("--step", type=int, metavar="N", help="only cases at step N")
     cases.add_argument("--overdue", action="store_true", help="only overdue cases")
-    cases.set_defaults(handler=_cmd_cases)
+    cases.set_defaults(handler=_cmd_cases, needs=LEDGER)
 
     case = commands.add_parser("case", help="one case with its steps and history",
                                description="Show one case (ID as in `bridge cases`, e.g. "
                                            "2026-88121) with every step, deadline and change.")
     case.add_argument("case_id", metavar="ID")
     case.add_argument("--json", action="store_true", help="print one JSON object")
-    case.set_defaults(handler=_cmd_case)
+    case.set_defaults(handler=_cmd_case, needs=LEDGER)
 
 
-def _cmd_cases(bridge: Bridge, args: argparse.Namespace) -> int:
-    lines = case_lines(bridge.ledger, step=args.step, overdue=True if args.overdue else None)
+def _cmd_cases(access: LedgerAccess, args: argparse.Namespace) -> int:
+    from bridge.services.case_view import case_lines
+
+    lines = case_lines(access.ledger, step=args.step, overdue=True if args.overdue else None)
     if args.json:
-        for line in lines:
-            print(json.dumps(line, ensure_ascii=True))
+        print_json_lines(lines)
         return EXIT_OK
     table: list[tuple[str, ...]] = [("case", "step", "next deadline", "overdue", "from",
                                      "subject", "anomalies")]
@@ -53,8 +56,10 @@ def _cmd_cases(bridge: Bridge, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_case(bridge: Bridge, args: argparse.Namespace) -> int:
-    detail = case_detail(bridge.ledger, args.case_id)
+def _cmd_case(access: LedgerAccess, args: argparse.Namespace) -> int:
+    from bridge.services.case_view import case_detail
+
+    detail = case_detail(access.ledger, args.case_id)
     if detail is None:
         fail(f"no case {args.case_id!r}; `bridge cases` lists them (ID as YEAR-SURATID)")
         return EXIT_FAILED
@@ -62,7 +67,7 @@ def _cmd_case(bridge: Bridge, args: argparse.Namespace) -> int:
         print(json.dumps(detail.as_json(), ensure_ascii=True))
         return EXIT_OK
     history, outbox = detail.history, detail.pushes
-    _print_case(bridge, detail.line)
+    _print_case({**detail.line, "steps": detail.line["step_details"]})
     print("\nhistory:")
     print_table([(h.at.isoformat(timespec="seconds"), h.description, h.source or "")
                  for h in history], max_width=100)
@@ -73,9 +78,10 @@ def _cmd_case(bridge: Bridge, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_case(bridge: Bridge, line: dict[str, Any]) -> None:
-    doc = {**line, "steps": line["step_details"]}
-    sop = bridge.sop.sop
+def _print_case(doc: dict[str, Any]) -> None:
+    from bridge.bootstrap import load_sop_for_reading
+
+    sop = load_sop_for_reading()  # the step names
     print(f"case {doc['case_id']}: {printable(doc.get('perihal') or '-')}")
     print(f"from: {printable(doc.get('asal_surat') or '-')}")
     print(f"step {doc['step']} reached; next: step {doc.get('next_step') or '-'}, due "

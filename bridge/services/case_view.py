@@ -93,7 +93,7 @@ def case_detail(ledger: Ledger, case_id: str) -> CaseDetail | None:
     row = ledger.get_case(case_id)
     if row is None:
         return None
-    pushes = [e for e in ledger.outbox_entries() if e.intent.case_id == case_id]
+    pushes = ledger.outbox_entries(case_id=case_id)
     return CaseDetail(case_line(orjson.loads(row.data)), ledger.case_history(case_id), pushes)
 
 

@@ -4,7 +4,7 @@ Run as ``python -m tests.integration.kill_harness POINT`` (with the usual BRIDGE
 the repository on PYTHONPATH), it runs one ``sync --once`` round as the CLI does, and sends
 itself SIGKILL at POINT, on the first invitation it pushes:
 
-* ``before-post``: marked ``sending``, before the POST leaves;
+* ``before-post``: marked ``in_doubt``, before the POST leaves;
 * ``after-post``: the server created the draft and answered; the answer is not recorded yet;
 * ``after-sent``: the invitation is recorded as sent; the "Langkah 4" note it implies is not
   queued yet.

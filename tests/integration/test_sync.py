@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,7 @@ def test_cli_sync_once_then_status_json(sim: SimServer, sim_state: SimState,
                                         tmp_path: Path) -> None:
     summary = generate(sim_state, letters=150, seed=6)
     env = bridge_env(sim, tmp_path / "data")
+    started = datetime.now(UTC)
     done = run_bridge(["sync", "--once"], env, tmp_path)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
@@ -124,7 +126,7 @@ def test_cli_sync_once_then_status_json(sim: SimServer, sim_state: SimState,
     assert report["items"] == {"surat": sum(v[0] for v in by_year.values()),
                                "disposisi": sum(v[1] for v in by_year.values())}
     assert report["quarantined"] == 0
-    assert report["last_complete_pass_at"] is not None
+    assert started <= datetime.fromisoformat(report["last_complete_pass_at"]) <= datetime.now(UTC)
     assert {c["list"] for c in report["cursors"]} == {"surat", "disposisi"}
     assert all(c["watermark"] for c in report["cursors"])
 

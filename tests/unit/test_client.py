@@ -31,6 +31,8 @@ from bridge.errors import (
     AuthenticationError,
     BridgeError,
     FatalApiError,
+    RateLimitedApiError,
+    RefusedApiError,
     RetriableApiError,
 )
 from bridge.logs import Redactor, configure_logging
@@ -387,6 +389,19 @@ def test_max_attempts_is_honoured(
         client.fetch_page(ListKind.SURAT, Y26, 1)
     assert listing.call_count == 2
     assert caught.value.status_code == 503
+    assert not isinstance(caught.value, RateLimitedApiError)  # a 503 may hide a write
+
+
+def test_a_429_says_the_server_took_nothing(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient]
+) -> None:
+    client = make_client(retry=RetryPolicy(max_attempts=2, retry_after_cap=120.0))
+    LoginServer(router, LOGIN_26)
+    listing = router.get(SURAT_26).respond(429)
+    with pytest.raises(RateLimitedApiError) as caught:
+        client.fetch_page(ListKind.SURAT, Y26, 1)
+    assert listing.call_count == 2  # retried like any transient failure
+    assert caught.value.status_code == 429
 
 
 def test_retry_after_seconds_is_honoured(
@@ -468,7 +483,7 @@ def test_client_errors_are_fatal_and_not_retried(
     listing = router.get(SURAT_26).respond(
         status, json={"status": 0, "messages": f"Parameter salah ({status})"}
     )
-    with pytest.raises(FatalApiError) as caught:
+    with pytest.raises(RefusedApiError) as caught:  # the server took nothing
         client.fetch_page(ListKind.SURAT, Y26, 1)
     assert not isinstance(caught.value, AuthenticationError)
     assert caught.value.status_code == status
@@ -529,7 +544,7 @@ def test_status_0_in_a_200_is_fatal(
     listing = router.get(SURAT_26).respond(
         200, json={"status": 0, "messages": "Data tidak ditemukan"}
     )
-    with pytest.raises(FatalApiError, match="Data tidak ditemukan"):
+    with pytest.raises(RefusedApiError, match="Data tidak ditemukan"):
         client.fetch_page(ListKind.SURAT, Y26, 1)
     assert listing.call_count == 1
     assert fake_time.sleeps == []

@@ -353,7 +353,7 @@ def test_an_uncertain_post_is_looked_up_before_any_new_post(
         # Nothing there yet, but a slow POST may still land: no second POST in this round.
         assert server.trail(intent) == ["POST", "GET"]
         assert (report.sent, report.deferred) == (0, 1)
-        assert entry_of(ledger, intent).state is OutboxState.SENDING
+        assert entry_of(ledger, intent).state is OutboxState.IN_DOUBT
         report = make_pusher().run()  # the next round looks up again, then sends
         assert server.trail(intent) == ["POST", "GET", "GET", "POST"]
         assert (report.sent, report.found) == (1, 0)
@@ -378,7 +378,7 @@ def test_a_5xx_on_post_is_looked_up_never_blindly_posted_again(
     make_pusher().run()
     if not created:  # in doubt until a later round: the 5xx may hide a POST still landing
         assert server.trail(intent) == ["POST", "GET"]
-        assert entry_of(ledger, intent).state is OutboxState.SENDING
+        assert entry_of(ledger, intent).state is OutboxState.IN_DOUBT
         make_pusher().run()
 
     assert len(server.stored(intent.ref)) == 1
@@ -403,7 +403,7 @@ def test_a_post_failing_every_time_is_deferred_in_doubt_and_looked_up_next_round
     assert_no_blind_repost(trail)
     assert report.deferred == 1 and report.sent == 0
     entry = entry_of(ledger, intent)
-    assert entry.state is OutboxState.SENDING  # in doubt: the next round looks it up first
+    assert entry.state is OutboxState.IN_DOUBT  # in doubt: the next round looks it up first
     assert entry.attempts == 3 and "503" in (entry.last_error or "")
 
     make_pusher().run()
@@ -543,7 +543,7 @@ def test_a_failing_look_up_sends_nothing_and_leaves_the_push_in_doubt(
     assert server.trail(intent) == ["GET"] * 3  # the client's 3 attempts, then it gives up
     assert server.posts(intent.ref) == 0 and server.stored(intent.ref) == []
     entry = entry_of(ledger, intent)
-    assert entry.state is OutboxState.SENDING
+    assert entry.state is OutboxState.IN_DOUBT
     assert "look-up failed" in (entry.last_error or "")
     assert report.deferred == 1
     assert entry_of(ledger, other).state is OutboxState.SENT  # not held up
@@ -567,7 +567,7 @@ def test_a_timeout_then_a_failing_look_up_does_not_post_again(
 
     assert server.trail(intent) == ["POST", "GET", "GET", "GET"]
     assert len(server.stored(intent.ref)) == 1
-    assert entry_of(ledger, intent).state is OutboxState.SENDING
+    assert entry_of(ledger, intent).state is OutboxState.IN_DOUBT
 
 
 def test_a_push_is_given_up_after_too_many_attempts_without_a_last_blind_post(
@@ -606,7 +606,7 @@ def test_a_requeued_failed_push_is_looked_up_first(
     # What `bridge outbox retry ID` does, once the cause is fixed.
     assert ledger.requeue(entry.id)
     requeued = ledger.outbox_entry(entry.id)
-    assert requeued is not None and requeued.state is OutboxState.SENDING
+    assert requeued is not None and requeued.state is OutboxState.IN_DOUBT
     make_pusher().push(requeued, PushReport())
 
     assert server.trail(intent) == (["POST", "GET"] if server_has_it
@@ -972,7 +972,7 @@ def test_outbox_counts_after_a_mixed_run(
     server.post_script[doubtful.ref] = [Answer(creates=False, status=503)] * 3
     make_pusher().run()
     counts = ledger.outbox_counts()
-    assert counts == {OutboxState.PENDING: 0, OutboxState.SENDING: 1, OutboxState.SENT: 1,
+    assert counts == {OutboxState.PENDING: 0, OutboxState.IN_DOUBT: 1, OutboxState.SENT: 1,
                       OutboxState.FAILED: 1}
     assert Counter(m for m, _, _ in server.events) == Counter({"POST": 3, "GET": 1})
 

@@ -144,6 +144,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     DROP INDEX IF EXISTS items_changed;
     """,
+    # 4: the outbox state "sending" is named for what it means: a POST may have reached the
+    # server, so the ref is looked up before anything is sent again.
+    """
+    UPDATE outbox SET state = 'in_doubt' WHERE state = 'sending';
+    """,
 )
 
 CURRENT_VERSION = len(MIGRATIONS)

@@ -28,7 +28,13 @@ from bridge.adapters.sisumaker.status import Outcome, classify, parse_retry_afte
 from bridge.adapters.sisumaker.token import Token
 from bridge.config.profile import Profile
 from bridge.domain.items import ListKind, YearDir
-from bridge.errors import AuthenticationError, FatalApiError, RetriableApiError
+from bridge.errors import (
+    AuthenticationError,
+    FatalApiError,
+    RateLimitedApiError,
+    RefusedApiError,
+    RetriableApiError,
+)
 from bridge.ports import RawPage
 
 log = structlog.get_logger("bridge.sisumaker")
@@ -278,7 +284,7 @@ class SisumakerClient:
         where = f"{method} {path}"
         if outcome is Outcome.UNAUTHORIZED:
             raise _Unauthorized
-        if outcome is Outcome.RETRY:
+        if outcome is Outcome.RETRY or outcome is Outcome.RATE_LIMITED:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if retry_after is not None:
                 self._not_before = max(self._not_before, self._clock() + retry_after)
@@ -289,13 +295,14 @@ class SisumakerClient:
                         f"over the cap of {self._retry.retry_after_cap:.0f} s",
                         status_code=response.status_code,
                     )
-            raise RetriableApiError(
+            transient = RateLimitedApiError if outcome is Outcome.RATE_LIMITED else RetriableApiError
+            raise transient(
                 f"{where}: HTTP {response.status_code}{_server_message(response, self._profile)}",
                 status_code=response.status_code,
                 retry_after=retry_after,
             )
         if outcome is Outcome.FATAL:
-            raise FatalApiError(
+            raise RefusedApiError(
                 f"{where}: HTTP {response.status_code}{_server_message(response, self._profile)}",
                 status_code=response.status_code,
             )
@@ -310,7 +317,7 @@ class SisumakerClient:
             ) from None
         status_key = self._profile.http.status_key
         if isinstance(body, Mapping) and body.get(status_key) in (0, "0", False):
-            raise FatalApiError(
+            raise RefusedApiError(
                 f"{where}: the server answered status 0{_server_message(response, self._profile)}",
                 status_code=response.status_code,
             )
