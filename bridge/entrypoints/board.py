@@ -64,7 +64,7 @@ ACTION_LABELS = {
 }
 PUSH_LABELS = {
     OutboxState.PENDING: "menunggu",
-    OutboxState.SENDING: "sedang dikirim",
+    OutboxState.IN_DOUBT: "belum pasti terkirim",
     OutboxState.SENT: "terkirim",
     OutboxState.FAILED: "gagal",
 }

@@ -262,7 +262,7 @@ def _ops_server(bridge: Bridge, metrics: Metrics) -> OpsServer | None:
     board = None
     if settings.board_token is not None:
         # Jinja2 is loaded only when the board is on: the other commands start faster without.
-        from bridge.entrypoints.board import Board  # noqa: PLC0415
+        from bridge.entrypoints.board import Board
 
         board = Board(bridge.open_ledger, bridge.sop.sop, settings.board_token,
                       zone=bridge.profile.zone, secure_cookie=settings.board_secure_cookie)
