@@ -5,8 +5,9 @@ Nothing else in the package reads the environment or opens a connection.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -16,11 +17,12 @@ from bridge.config.profile import Profile, load_profile
 from bridge.config.push_mapping import PushMapping, load_push_mapping
 from bridge.config.settings import Settings
 from bridge.config.sop_mapping import SopMappings, load_sop_mappings
-from bridge.domain.items import ListKind
+from bridge.domain.items import ListKind, YearDir
 from bridge.logs import Redactor
 from bridge.ports import Ledger
 from bridge.services.cycle import WORK_LEASE, Cycle
 from bridge.services.intents import IntentBuilder
+from bridge.services.invitations import InvitationWatcher
 from bridge.services.lease import Lease
 from bridge.services.parse import ItemParser
 from bridge.services.poll import ListPoller, PollConfig
@@ -29,6 +31,7 @@ from bridge.services.resync import Progress, Resync
 from bridge.services.stop import StopSignal
 from bridge.services.sync import SyncConfig, SyncService
 from bridge.services.tracking import CaseTracker
+from bridge.services.years import PolledYear, plan_years
 
 
 @dataclass
@@ -43,6 +46,8 @@ class Bridge:
     stop: StopSignal = field(default_factory=StopSignal)
     redactor: Redactor = field(default_factory=Redactor)
     transport: httpx.BaseTransport | None = None
+    # The time deadlines are judged by (the demo moves it ahead to show signatures arrive).
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _client: SisumakerClient | None = None
     _poller: ListPoller | None = None
     _sync: SyncService | None = None
@@ -99,10 +104,27 @@ class Bridge:
                 previous_year_weeks=settings.previous_year_weeks,
                 full_sync_hour=settings.full_sync_hour,
                 directory_template=self.profile.auth.directory_template,
+                open_below_step=self.sop.sop.invitation_step,
             )
             self._sync = SyncService(self.client(), self.ledger, self.poller(), config,
                                      stop=self.stop)
         return self._sync
+
+    def polled_years(self) -> list[PolledYear]:
+        """The year directories a round polls now, and why, from the ledger and settings alone.
+
+        The server's year list is not asked for: the directories known are those the ledger
+        has cursors for, and the current year's.
+        """
+        today = datetime.now(self.profile.zone).date()
+        template = self.profile.auth.directory_template
+        known = {c.year for c in self.ledger.cursors()} | {today.year}
+        offered = [YearDir(year, template.format(yy=f"{year % 100:02d}")) for year in known]
+        step = self.sop.sop.invitation_step
+        return plan_years(offered, today, wanted=self.settings.years,
+                          previous_year_weeks=self.settings.previous_year_weeks,
+                          open_cases=self.ledger.open_case_years(step) if step else None,
+                          template=template)
 
     def resync(self, progress: Progress | None = None) -> Resync:
         """The reading steps of manual resyncs."""
@@ -111,13 +133,14 @@ class Bridge:
 
     def tracker(self) -> CaseTracker:
         """Case tracking over the ledger, with pushes computed when pushing is on."""
-        return CaseTracker(self.ledger, self.sop, intents=self.intents())
+        return CaseTracker(self.ledger, self.sop, intents=self.intents(), now=self.now)
 
     def intents(self) -> IntentBuilder | None:
         """The push wording, or None when BRIDGE_PUSH_ENABLED is false."""
         if not self.settings.push_enabled:
             return None
-        return IntentBuilder(self.push, self.profile.push, self.sop.sop, self.sop.calendar)
+        return IntentBuilder(self.push, self.profile.push, self.sop.sop, self.sop.calendar,
+                             now=self.now)
 
     def cycle(self, *, dry_run: bool = False, pushes_per_round: int | None = None) -> Cycle:
         """Sync, cases and push, under the work lease."""
@@ -131,7 +154,10 @@ class Bridge:
                                               resend_after=self._resend_after()))
         tracker = self.tracker()
         self.poller().idle = tracker.derive_some
-        cycle = Cycle(self.ledger, sync, tracker, pusher, intents, lease, dry_run=dry_run)
+        watcher = InvitationWatcher(self.client(), self.ledger, sync.year_dir, stop=self.stop,
+                                    now=self.now)
+        cycle = Cycle(self.ledger, sync, tracker, pusher, intents, lease, dry_run=dry_run,
+                      watcher=watcher)
         if pusher is not None:
             pusher.on_sent = cycle.after_sent
         return cycle

@@ -248,7 +248,8 @@ def _ops_server(bridge: Bridge, metrics: Metrics) -> OpsServer | None:
 
 
 def _cmd_status(bridge: Bridge, args: argparse.Namespace) -> int:
-    report = status_report(bridge.ledger, ledger_url=redacted_url(bridge.settings.ledger_location))
+    report = status_report(bridge.ledger, ledger_url=redacted_url(bridge.settings.ledger_location),
+                           polled=bridge.polled_years())
     if args.json:
         print(json.dumps(report, ensure_ascii=True))
         return EXIT_OK
@@ -322,6 +323,11 @@ def _print_status(report: dict[str, Any]) -> None:
     print(f"items: {items['surat']} surat, {items['disposisi']} disposisi; "
           f"quarantined: {report['quarantined']}")
     print(f"last complete pass: {report['last_complete_pass_at'] or 'never'}")
+    print(f"invitations returned by their signer, not sent again: "
+          f"{report['invitations_returned']}")
+    print("year directories polled:")
+    print_table([("year", "directory", "why")]
+                + [(str(p["year"]), p["dir"], p["reason"]) for p in report["polled"]])
     rows: list[tuple[str, ...]] = [
         ("list", "year", "watermark", "last page", "last complete pass", "last full pass")
     ]

@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 from bridge.bootstrap import Bridge
-from bridge.domain.outbox import OutboxState
+from bridge.domain.outbox import OutboxEntry, OutboxState, PushAction
 from bridge.entrypoints.output import fail, print_table
+from bridge.errors import BridgeError
 from bridge.services.lease import LeaseBusyError
 from bridge.services.push import PushReport
 
@@ -27,8 +28,12 @@ def add_commands(commands: Any) -> None:
                         help="only pushes in this state")
     outbox.add_argument("--json", action="store_true", help="one JSON object per line")
     actions = outbox.add_subparsers(dest="outbox_action", metavar="ACTION")
-    retry = actions.add_parser("retry", help="retry one failed push (look-up first)",
-                               description="Retry a failed push by its id (see `bridge outbox`).")
+    retry = actions.add_parser(
+        "retry", help="retry one failed push (look-up first), or send again a returned invitation",
+        description="Retry a failed push by its id (see `bridge outbox`). For an invitation "
+                    "whose signer returned it (anomaly invitation_returned), once the cause is "
+                    "fixed: send a new draft under a new ref (...-invitation-4-r2), watched "
+                    "like the first.")
     retry.add_argument("entry_id", type=int, metavar="ID")
     outbox.set_defaults(handler=_cmd_outbox)
 
@@ -63,8 +68,11 @@ def _retry(bridge: Bridge, entry_id: int) -> int:
     if entry is None:
         fail(f"no push with id {entry_id}; `bridge outbox` lists them")
         return EXIT_FAILED
+    if entry.state is OutboxState.SENT and entry.intent.action is PushAction.INVITATION:
+        return _resend(bridge, entry)
     if entry.state is not OutboxState.FAILED:
-        fail(f"push {entry_id} is {entry.state.value}, not failed; only failed pushes are retried")
+        fail(f"push {entry_id} is {entry.state.value}, not failed; only failed pushes and "
+             "returned invitations are retried")
         return EXIT_FAILED
     cycle = bridge.cycle()
     try:
@@ -83,3 +91,19 @@ def _retry(bridge: Bridge, entry_id: int) -> int:
           + (f", remote id {after.remote_id}" if after and after.remote_id else "")
           + (f"; {after.last_error}" if after and after.last_error and state != "sent" else ""))
     return EXIT_OK if state == "sent" else EXIT_FAILED
+
+
+def _resend(bridge: Bridge, entry: OutboxEntry) -> int:
+    """A returned invitation: a new draft under the next ref, pushed now."""
+    cycle = bridge.cycle()
+    try:
+        with cycle.lease.held(60.0):
+            fresh = cycle.resend_returned(entry)
+    except (LeaseBusyError, BridgeError) as exc:
+        fail(str(exc))
+        return EXIT_FAILED
+    print(f"push {entry.id} ({entry.intent.ref}) was returned; new draft: push {fresh.id} "
+          f"({fresh.intent.ref}): {fresh.state.value}"
+          + (f", remote id {fresh.remote_id}" if fresh.remote_id else "")
+          + (f"; {fresh.last_error}" if fresh.last_error and fresh.state.value != "sent" else ""))
+    return EXIT_OK if fresh.state is OutboxState.SENT else EXIT_FAILED

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bridge.domain.items import ListKind
 from bridge.ports import Ledger
+from bridge.services.years import PolledYear
 
 
-def status_report(ledger: Ledger, *, ledger_url: str) -> dict[str, Any]:
-    """Items per list, quarantine size, cursors and watermarks, the last complete pass."""
+def status_report(ledger: Ledger, *, ledger_url: str,
+                  polled: Sequence[PolledYear] = ()) -> dict[str, Any]:
+    """Items per list, quarantine size, cursors and watermarks, the last complete pass.
+
+    ``polled``: the year directories a round polls now, and why.
+    """
     counts = ledger.item_counts()
     cursors = ledger.cursors()
     completes = [c.last_complete_pass_at for c in cursors if c.last_complete_pass_at]
@@ -17,6 +23,9 @@ def status_report(ledger: Ledger, *, ledger_url: str) -> dict[str, Any]:
         "ledger": ledger_url,
         "items": {kind.value: counts.get(kind, 0) for kind in ListKind},
         "quarantined": ledger.quarantine_count(),
+        "invitations_returned": ledger.returned_invitations(),
+        "polled": [{"year": p.year_dir.year, "dir": p.year_dir.path, "reason": p.reason}
+                   for p in polled],
         "cursors": [
             {
                 "list": c.kind.value,

@@ -144,6 +144,28 @@ MIGRATIONS: tuple[str, ...] = (
     """
     DROP INDEX IF EXISTS items_changed;
     """,
+    # 4: the step-4 invitations drafted, and what their signer did (signed, returned).
+    """
+    CREATE TABLE invitations (
+        ref TEXT PRIMARY KEY,
+        year INTEGER NOT NULL,
+        surat_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        remote_id TEXT,
+        status TEXT NOT NULL,
+        drafted_at TEXT NOT NULL,
+        meeting_at TEXT,
+        place TEXT,
+        signer TEXT,
+        nomor_surat TEXT,
+        signed_at TEXT,
+        reason TEXT,
+        returned_at TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX invitations_case ON invitations (year, surat_id, attempt);
+    CREATE INDEX invitations_status ON invitations (status);
+    """,
 )
 
 CURRENT_VERSION = len(MIGRATIONS)
