@@ -63,6 +63,7 @@ class Cycle:
         self._lease_wait = lease_wait
         self._watcher = watcher
         self._reconciled = False
+        self._drafted = 0  # drafts recorded since the cases were last derived
 
     def run_once(self, *, mode: PassMode | None = None) -> CycleReport:
         """One round; raises LeaseBusyError if another command holds the work lease too long."""
@@ -84,6 +85,15 @@ class Cycle:
                 return report
             self._ledger.enqueue(intents)
             report.push = self._pusher.run()
+            if self._drafted:
+                # Drafts sent now move their cases' step-4 deadline: derive them again, so
+                # the round ends with the cases as they stand.
+                self._drafted = 0
+                again = self._tracker.run()
+                report.track.derived += again.derived
+                report.track.changed += again.changed
+                report.track.breaches += again.breaches
+                self._ledger.enqueue(again.intents)
             return report
 
     def pusher_for_retry(self) -> Pusher:
@@ -124,6 +134,7 @@ class Cycle:
             return
         invitation = self._intents.invitation_record(entry, remote_id)
         if self._ledger.record_invitation(entry.intent.year, entry.intent.surat_id, invitation):
+            self._drafted += 1
             log.info("invitation.watched", case_id=entry.intent.case_id, ref=entry.intent.ref,
                      remote_id=remote_id, next="looked up each round until signed or returned")
 
