@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bridge.domain.invitations import DraftStatus
 from bridge.domain.items import ListKind, YearDir
+from bridge.errors import ApiError
 from bridge.ports import RawPage
 
 Y26 = YearDir(2026, "/surattangsel26")
@@ -60,6 +62,9 @@ class FakeSisumaker:
     total_pages_override: float | None = None
     fetched: list[tuple[ListKind, int, int]] = field(default_factory=list)
     requests: int = 0
+    # Draft invitations by ref, as their signer left them; an ApiError is raised when asked.
+    drafts: dict[str, DraftStatus | ApiError] = field(default_factory=dict)
+    looked_up: list[str] = field(default_factory=list)
 
     def items(self, kind: ListKind, year: int = 2026) -> list[Any]:
         """The list, newest first (mutable: tests insert and remove)."""
@@ -84,6 +89,15 @@ class FakeSisumaker:
         if self.on_fetch is not None:
             self.on_fetch(kind, year.year, page)
         return result
+
+    def draft_status(self, year: YearDir, ref: str) -> DraftStatus | None:
+        """The draft carrying ``ref`` (None: the server has none)."""
+        self.requests += 1
+        self.looked_up.append(ref)
+        answer = self.drafts.get(ref)
+        if isinstance(answer, ApiError):
+            raise answer
+        return answer
 
     @property
     def request_count(self) -> int:
