@@ -13,6 +13,7 @@ from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from prometheus_client import CollectorRegistry, generate_latest
 from structlog.testing import capture_logs
 
 from bridge.config.sop_mapping import SopMappings, load_sop_mappings
@@ -21,6 +22,7 @@ from bridge.domain.invitations import DraftStatus, Invitation, InvitationStatus
 from bridge.domain.items import Disposition, Letter, YearDir
 from bridge.domain.records import CaseRow, CaseWrite
 from bridge.errors import RetriableApiError
+from bridge.metrics import LedgerCollector
 from bridge.ports import Ledger
 from bridge.services.case_json import case_document, case_from_document
 from bridge.services.invitations import InvitationWatcher
@@ -251,3 +253,29 @@ def test_status_says_which_directories_are_polled_and_why(ledger: Ledger) -> Non
          "reason": "1 open case(s) not yet at the invitation step"},
         {"year": 2026, "dir": "/surattangsel26", "reason": "current year"}]
     assert report["invitations_returned"] == 0
+
+
+def test_the_returned_invitations_gauge_counts_cases_not_yet_sent_again(ledger: Ledger) -> None:
+    class Borrowed:
+        """The test's ledger, lent to the collector (which closes what it opens)."""
+
+        def close(self) -> None:
+            """Left open: the test closes it."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(ledger, name)
+
+    def scrape() -> str:
+        registry = CollectorRegistry()
+        registry.register(LedgerCollector(Borrowed))  # type: ignore[arg-type]
+        return generate_latest(registry).decode()
+
+    assert "bridge_invitations_returned 0.0" in scrape()
+    for surat_id in ("1", "2"):
+        open_case(ledger, surat_id)
+        ledger.record_invitation(2026, surat_id, draft(wib(23, 11), ref=f"sb-26-{surat_id}-inv"))
+        ledger.settle_invitation(f"sb-26-{surat_id}-inv",
+                                 DraftStatus(None, InvitationStatus.RETURNED, reason="x"))
+    assert "bridge_invitations_returned 2.0" in scrape()
+    ledger.record_invitation(2026, "1", draft(wib(24, 9), ref="sb-26-1-inv-r2", attempt=2))
+    assert "bridge_invitations_returned 1.0" in scrape()
