@@ -9,27 +9,39 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from structlog.testing import capture_logs
 
+from bridge.config.profile import Profile
+from bridge.config.push_mapping import load_push_mapping
 from bridge.config.sop_mapping import SopMappings, load_sop_mappings
 from bridge.domain.cases import INVITATION_RETURNED, Case, derive_case, diff_cases
 from bridge.domain.invitations import DraftStatus, Invitation, InvitationStatus
-from bridge.domain.items import Disposition, Letter, YearDir
-from bridge.domain.records import CaseRow, CaseWrite
-from bridge.errors import RetriableApiError
+from bridge.domain.items import Disposition, Letter, ListKind, YearDir
+from bridge.domain.outbox import OutboxState
+from bridge.domain.records import CaseRow, CaseWrite, PassMode
+from bridge.errors import BridgeError, RetriableApiError
 from bridge.metrics import LedgerCollector
 from bridge.ports import Ledger
 from bridge.services.case_json import case_document, case_from_document
+from bridge.services.cycle import WORK_LEASE, Cycle, CycleReport
+from bridge.services.intents import IntentBuilder
 from bridge.services.invitations import InvitationWatcher
+from bridge.services.lease import Lease
+from bridge.services.parse import ItemParser
+from bridge.services.poll import ListPoller, PollConfig
+from bridge.services.push import Pusher
 from bridge.services.status import status_report
+from bridge.services.sync import SyncReport
+from bridge.services.tracking import CaseTracker
 from bridge.services.years import plan_years
 from tests.conftest import MAPPINGS
-from tests.fakes import Y26, FakeSisumaker
+from tests.fakes import Y26, FakeSisumaker, disposition, letter
 
 WIB = ZoneInfo("Asia/Jakarta")
 FRONT_OFFICE = "Subbag Umum dan Kepegawaian"
@@ -279,3 +291,87 @@ def test_the_returned_invitations_gauge_counts_cases_not_yet_sent_again(ledger: 
     assert "bridge_invitations_returned 2.0" in scrape()
     ledger.record_invitation(2026, "1", draft(wib(24, 9), ref="sb-26-1-inv-r2", attempt=2))
     assert "bridge_invitations_returned 1.0" in scrape()
+
+
+# -- a whole round with fakes: draft, watch, return, send again, sign, note ----------------------
+
+
+class Office:
+    """The real poller, tracker, pusher, watcher and cycle over a ledger and the fake API."""
+
+    def __init__(self, ledger: Ledger, parsers: dict[ListKind, ItemParser],
+                 profile: Profile) -> None:
+        m = mappings()
+        self.ledger = ledger
+        self.now = wib(23, 12)
+        self.api = FakeSisumaker(per_page=10)
+        self.poller = ListPoller(self.api, ledger, parsers, PollConfig())
+        push = load_push_mapping(MAPPINGS, max_meeting_days=m.sop.working_days(5))
+        builder = IntentBuilder(push, profile.push, m.sop, m.calendar, now=lambda: self.now)
+        tracker = CaseTracker(ledger, m, intents=builder, now=lambda: self.now)
+        pusher = Pusher(self.api, ledger, lambda year: Y26, now=lambda: self.now)
+        watcher = InvitationWatcher(self.api, ledger, lambda year: Y26, now=lambda: self.now)
+        lease = Lease(ledger, WORK_LEASE, timedelta(minutes=1))
+        self.cycle = Cycle(ledger, None, tracker, pusher, builder, lease,  # type: ignore[arg-type]
+                           watcher=watcher)
+        pusher.on_sent = self.cycle.after_sent
+        self.api.items(ListKind.SURAT).insert(0, letter(
+            1, perihal="Permohonan Pengembangan Aplikasi SIMPUS", tgl_dibuat="2026-11-23 08:00:00",
+            tgl_diterimaTU="2026-11-23 08:30:00"))
+        for n, (dari, kepada, when) in enumerate(((FRONT_OFFICE, HEAD, "2026-11-23 09:00:00"),
+                                                  (HEAD, IT_HEAD, "2026-11-23 10:00:00"))):
+            self.api.items(ListKind.DISPOSISI).insert(0, disposition(
+                n + 1, 1, dari_jabatan=dari, kepada_jabatan=kepada, tgl_disposisi=when))
+
+    def round(self, at: datetime) -> CycleReport:
+        self.now = at
+        for kind in ListKind:
+            assert self.poller.run_pass(kind, Y26, PassMode.FULL, f"p{at:%d%H}").complete
+        return self.cycle.run_with(lambda: SyncReport(pass_id="p"))
+
+    def case(self) -> Case:
+        row = self.ledger.get_case("2026-1001")
+        assert row is not None
+        return case_from_document(json.loads(row.data))
+
+    def refs(self) -> list[str]:
+        return [str(body["ref"]) for body in self.api.posted]
+
+
+def test_a_round_drafts_watches_and_after_a_return_and_a_retry_signs_and_notes_once(
+        ledger: Ledger, parsers: dict[ListKind, ItemParser], profile: Profile) -> None:
+    office = Office(ledger, parsers, profile)
+    first = "sb-26-1001-invitation-4"
+    office.round(wib(23, 12))
+    assert office.refs() == ["sb-26-1001-note-1", "sb-26-1001-note-2", "sb-26-1001-note-3", first]
+    drafted = office.case()
+    assert drafted.invitation is not None and drafted.invitation.status is InvitationStatus.WAITING
+    assert not drafted.overdue and drafted.next_deadline == eod(24)
+
+    office.api.drafts[first] = DraftStatus("4", InvitationStatus.RETURNED, reason="Tujuan salah")
+    report = office.round(wib(24, 9))
+    assert report.watch.returned == 1 and len(office.refs()) == 4  # not sent again by itself
+    assert INVITATION_RETURNED in office.case().anomalies
+
+    entry = next(e for e in ledger.outbox_entries() if e.intent.ref == first)
+    again = office.cycle.resend_returned(entry)
+    assert again.intent.ref == first + "-r2" and again.state is OutboxState.SENT
+    assert office.refs()[-1] == first + "-r2"
+    with pytest.raises(BridgeError, match="newer draft"):
+        office.cycle.resend_returned(entry)
+    office.round(wib(24, 10))
+    assert INVITATION_RETURNED not in office.case().anomalies
+    assert office.case().invitation.attempt == 2  # type: ignore[union-attr]
+
+    office.api.drafts[first + "-r2"] = DraftStatus("5", InvitationStatus.SIGNED, "005/9-PTIKP",
+                                                   wib(24, 14))
+    office.round(wib(24, 15))
+    case = office.case()
+    assert case.step == 4 and case.steps[4].at == wib(24, 14)
+    assert office.refs()[-1] == "sb-26-1001-note-4"
+    assert "005/9-PTIKP" in office.api.posted[-1]["catatan"]
+
+    office.api.looked_up.clear()
+    office.round(wib(25, 9))  # nothing waits: no look-up, nothing posted twice
+    assert office.api.looked_up == []
+    assert len(office.refs()) == len(set(office.refs())) == 6
