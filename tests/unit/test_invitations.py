@@ -37,7 +37,7 @@ from bridge.services.parse import ItemParser
 from bridge.services.poll import ListPoller, PollConfig
 from bridge.services.push import Pusher
 from bridge.services.status import status_report
-from bridge.services.sync import SyncReport
+from bridge.services.sync import SyncConfig, SyncReport, SyncService
 from bridge.services.tracking import CaseTracker
 from bridge.services.years import plan_years
 from tests.conftest import MAPPINGS
@@ -375,3 +375,22 @@ def test_a_round_drafts_watches_and_after_a_return_and_a_retry_signs_and_notes_o
     office.round(wib(25, 9))  # nothing waits: no look-up, nothing posted twice
     assert office.api.looked_up == []
     assert len(office.refs()) == len(set(office.refs())) == 6
+
+
+def test_the_sync_drops_a_previous_year_once_its_last_open_case_reached_step_4(
+        ledger: Ledger, parsers: dict[ListKind, ItemParser]) -> None:
+    api = FakeSisumaker(years=[Y25, Y26])
+    sync = SyncService(api, ledger, ListPoller(api, ledger, parsers, PollConfig()),
+                       SyncConfig(zone=WIB, open_below_step=4), now=lambda: wib(2, 10))
+    ledger.save_cases([CaseWrite(2025, "8", CaseRow("2025-8", 2025, "8", 3, False, None, "{}",
+                                                    wib(23)), ())])
+    with capture_logs() as logs:
+        assert sync.years() == [Y25, Y26]
+        assert sync.years() == [Y25, Y26]  # logged only when the choice changes
+        ledger.save_cases([CaseWrite(2025, "8", CaseRow("2025-8", 2025, "8", 4, False, None,
+                                                        "{}", wib(24)), ())])
+        assert sync.years() == [Y26]
+    polled = [e for e in logs if e["event"] == "years.polled"]
+    assert len(polled) == 2
+    assert polled[0]["years"][0] == "/surattangsel25 (1 open case(s) not yet at the invitation step)"
+    assert polled[1]["dropped"] == ["/surattangsel25"]
