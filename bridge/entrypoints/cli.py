@@ -289,6 +289,8 @@ def _log_summary(report: CycleReport, duration: float, cpu: float) -> None:
           failures=len(sync.failures), stopped=sync.stopped,
           cases_derived=report.track.derived, cases_opened=report.track.opened,
           cases_changed=report.track.changed, sla_breaches=report.track.breaches,
+          invitations_checked=report.watch.checked, invitations_signed=report.watch.signed,
+          invitations_returned=report.watch.returned,
           pushed=push.sent if push else 0, push_found=push.found if push else 0,
           push_left=push.left if push else 0,
           push_deferred=push.deferred if push else 0, push_failed=push.failed if push else 0,
