@@ -107,7 +107,7 @@ def _passes(bridge: Bridge, state: SimState, options: DemoOptions, out: list[str
         sync, track, push, watch = report.sync, report.track, report.push, report.watch
         result = sync.result
         out.append(
-            f"pass {number} ({clock.now().astimezone(WIB):%a %d %b %H:%M} WIB): "
+            f"pass {number}: {clock.now().astimezone(WIB):%a %d %b %H:%M} WIB, "
             f"{sync.requests} list requests, {result.new} new, {result.changed} "
             f"changed, {result.unchanged} unchanged, {result.quarantined} quarantined; "
             f"cases {track.opened} opened, {track.changed} changed; "
