@@ -76,25 +76,32 @@ class Cycle:
             if self._watcher is not None:
                 # Before deriving: a signature seen now is step 4 in this same round.
                 report.watch = self._watcher.run()
-            report.track = self._tracker.run()
-            if self._intents is None or self._pusher is None:
-                return report
-            intents = [*self._reconcile(), *report.track.intents]
-            if self._dry_run:
-                report.dry_run = self._log_dry_run(intents)
-                return report
-            self._ledger.enqueue(intents)
-            report.push = self._pusher.run()
-            if self._drafted:
-                # Drafts sent now move their cases' step-4 deadline: derive them again, so
-                # the round ends with the cases as they stand.
-                self._drafted = 0
-                again = self._tracker.run()
-                report.track.derived += again.derived
-                report.track.changed += again.changed
-                report.track.breaches += again.breaches
-                self._ledger.enqueue(again.intents)
+            report.track = self._tracker.run(finish=False)
+            try:
+                self._push(report)
+            finally:
+                # After the drafts of this round: a case whose invitation was drafted just
+                # now is no breach, however long ago it reached step 3.
+                self._tracker.finish(report.track)
             return report
+
+    def _push(self, report: CycleReport) -> None:
+        if self._intents is None or self._pusher is None:
+            return
+        intents = [*self._reconcile(), *report.track.intents]
+        if self._dry_run:
+            report.dry_run = self._log_dry_run(intents)
+            return
+        self._ledger.enqueue(intents)
+        report.push = self._pusher.run()
+        if self._drafted:
+            # Drafts sent now move their cases' step-4 deadline: derive them again, so the
+            # round ends with the cases as they stand.
+            self._drafted = 0
+            again = self._tracker.run(finish=False)
+            report.track.derived += again.derived
+            report.track.changed += again.changed
+            self._ledger.enqueue(again.intents)
 
     def pusher_for_retry(self) -> Pusher:
         """The pusher, for an operator's retry (raises when pushing is off)."""

@@ -71,15 +71,24 @@ class CaseTracker:
         self._logged = 0  # case events logged one by one in this round
         self._debug: bool | None = None  # whether debug lines are written (known once asked)
 
-    def run(self) -> TrackReport:
-        """Derive the dirty cases, then refresh cases whose deadline passed, then log breaches."""
+    def run(self, *, finish: bool = True) -> TrackReport:
+        """Derive the dirty cases, then refresh cases whose deadline passed, then log breaches.
+
+        ``finish`` False leaves the breaches to ``finish``: the round first sends the drafts
+        that move step-4 deadlines, and derives those cases again.
+        """
         report, self._carry = self._carry, TrackReport()
         self._mark_deadlines_passed()
         while keys := self._ledger.dirty_cases(self._batch):
             self._derive_batch(keys, report)
-        report.breaches = self._log_breaches()
-        self._summarise(report)
+        if finish:
+            self.finish(report)
         return report
+
+    def finish(self, report: TrackReport) -> None:
+        """Log the round's SLA breaches (each once) and its summary line."""
+        report.breaches += self._log_breaches()
+        self._summarise(report)
 
     def derive_some(self, limit: int = 10) -> bool:
         """Derive up to ``limit`` dirty cases now; False when none is dirty.
@@ -169,6 +178,8 @@ class CaseTracker:
                       codec.dumps(case_document(case)), now)
         if case.overdue:
             self._overdue[case.case_id] = (_digest(row.data), _breach_of(case))
+        else:  # derived again in the same round (a draft just sent): no longer overdue
+            self._overdue.pop(case.case_id, None)
         return CaseWrite(year, surat_id, row, history)
 
     def _log_breaches(self) -> int:

@@ -394,3 +394,21 @@ def test_the_sync_drops_a_previous_year_once_its_last_open_case_reached_step_4(
     assert len(polled) == 2
     assert polled[0]["years"][0] == "/surattangsel25 (1 open case(s) not yet at the invitation step)"
     assert polled[1]["dropped"] == ["/surattangsel25"]
+
+
+def test_a_request_found_long_after_step_3_is_no_breach_once_its_draft_is_sent(
+        ledger: Ledger, parsers: dict[ListKind, ItemParser], profile: Profile) -> None:
+    office = Office(ledger, parsers, profile)
+    with capture_logs() as logs:
+        report = office.round(wib(30, 12))  # a week after step 3: the first run finds it
+    assert "sb-26-1001-invitation-4" in office.refs()
+    case = office.case()
+    assert not case.overdue and case.next_deadline == eod(1)
+    assert report.track.breaches == 0
+    assert [e for e in logs if e["event"] == "sla.breached"] == []
+    # Without a signature by the end of the next working day, it is a breach, logged once.
+    with capture_logs() as logs:
+        office.round(wib(2, 9))
+        office.round(wib(2, 10))
+    breached = [e for e in logs if e["event"] == "sla.breached"]
+    assert [(e["step"], e["deadline"]) for e in breached] == [(4, eod(1).isoformat())]
