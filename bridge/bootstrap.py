@@ -5,8 +5,9 @@ Nothing else in the package reads the environment or opens a connection.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bridge.adapters.ledger import open_ledger
@@ -53,6 +54,8 @@ class Bridge:
     stop: StopSignal = field(default_factory=StopSignal)
     redactor: Redactor = field(default_factory=Redactor)
     transport: httpx.BaseTransport | None = None
+    # The time deadlines are judged by (the demo moves it ahead to show signatures arrive).
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _client: SisumakerClient | None = None
     _poller: ListPoller | None = None
     _sync: SyncService | None = None
@@ -117,6 +120,7 @@ class Bridge:
                 previous_year_weeks=settings.previous_year_weeks,
                 full_sync_hour=settings.full_sync_hour,
                 directory_template=self.profile.auth.directory_template,
+                open_below_step=self.sop.sop.invitation_step,
             )
             self._sync = SyncService(self.client(), self.ledger, self.poller(), config,
                                      stop=self.stop)
@@ -133,7 +137,7 @@ class Bridge:
         """Case tracking over the ledger, with pushes computed when pushing is on."""
         from bridge.services.tracking import CaseTracker
 
-        return CaseTracker(self.ledger, self.sop, intents=self.intents())
+        return CaseTracker(self.ledger, self.sop, intents=self.intents(), now=self.now)
 
     def intents(self) -> IntentBuilder | None:
         """The push wording, or None when BRIDGE_PUSH_ENABLED is false."""
@@ -141,11 +145,13 @@ class Bridge:
 
         if not self.settings.push_enabled:
             return None
-        return IntentBuilder(self.push, self.profile.push, self.sop.sop, self.sop.calendar)
+        return IntentBuilder(self.push, self.profile.push, self.sop.sop, self.sop.calendar,
+                             now=self.now)
 
     def cycle(self, *, dry_run: bool = False, pushes_per_round: int | None = None) -> Cycle:
         """Sync, cases and push, under the work lease."""
         from bridge.services.cycle import WORK_LEASE, Cycle
+        from bridge.services.invitations import InvitationWatcher
         from bridge.services.lease import Lease
         from bridge.services.push import Pusher, PushPolicy
 
@@ -159,7 +165,10 @@ class Bridge:
                                               resend_after=self._resend_after()))
         tracker = self.tracker()
         self.poller().idle = tracker.derive_some
-        cycle = Cycle(self.ledger, sync, tracker, pusher, intents, lease, dry_run=dry_run)
+        watcher = InvitationWatcher(self.client(), self.ledger, sync.year_dir, stop=self.stop,
+                                    now=self.now)
+        cycle = Cycle(self.ledger, sync, tracker, pusher, intents, lease, dry_run=dry_run,
+                      watcher=watcher)
         if pusher is not None:
             pusher.on_sent = cycle.after_sent
         return cycle

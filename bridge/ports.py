@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bridge.domain.items import ListKind, YearDir
+from bridge.domain.invitations import DraftStatus, Invitation
+from bridge.domain.items import ListKind, PolledYear, YearDir
 from bridge.domain.outbox import OutboxEntry, OutboxIntent, OutboxState
 from bridge.domain.records import (
     CaseRow,
@@ -56,6 +57,10 @@ class SisumakerApi(Protocol):
 
     def find_letter(self, year: YearDir, ref: str) -> str | None:
         """The id of the draft letter carrying ``ref``, or None."""
+        ...
+
+    def draft_status(self, year: YearDir, ref: str) -> DraftStatus | None:
+        """Where the draft letter carrying ``ref`` stands with its signer, or None if unknown."""
         ...
 
     @property
@@ -210,6 +215,44 @@ class Ledger(Protocol):
 
     def record_breaches(self, breaches: Sequence[tuple[str, int, datetime]]) -> list[bool]:
         """Remember several SLA breaches in one transaction; for each, True only the first time."""
+        ...
+
+    # -- invitations ------------------------------------------------------------------------
+
+    def record_invitation(self, year: int, surat_id: str, invitation: Invitation) -> bool:
+        """Remember a draft just sent (waiting for its signer); False if already known."""
+        ...
+
+    def settle_invitation(self, ref: str, answer: DraftStatus) -> bool:
+        """Record a waiting draft's signature or return; False if it was not waiting."""
+        ...
+
+    def waiting_invitations(self, limit: int = 1000) -> list[tuple[int, str, Invitation]]:
+        """(year, letter id, draft) of each open case's newest draft still waiting."""
+        ...
+
+    def case_invitations(self, year: int, surat_ids: Sequence[str]) -> dict[str, Invitation]:
+        """The newest draft of each of these letters' cases, by letter id."""
+        ...
+
+    def invitation(self, ref: str) -> Invitation | None:
+        """One draft by its ref."""
+        ...
+
+    def returned_invitations(self) -> int:
+        """Cases whose newest draft was returned by its signer and not sent again."""
+        ...
+
+    def open_case_years(self, below_step: int) -> dict[int, int]:
+        """Per year directory, how many cases stand below ``below_step``."""
+        ...
+
+    def record_polled_years(self, plan: Sequence[PolledYear], at: datetime) -> None:
+        """Replace the record of the year directories polled, and why."""
+        ...
+
+    def polled_years(self) -> tuple[list[PolledYear], datetime | None]:
+        """The year directories the last round chose, and when it chose them."""
         ...
 
     # -- outbox and leases ----------------------------------------------------------------

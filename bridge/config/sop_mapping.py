@@ -266,7 +266,7 @@ def _fail(path: Path, key: str, message: str) -> MappingError:
 
 def _check_steps(path: Path, model: SopModel) -> None:
     """Steps numbered 1..N in file order, coherent time limits and triggers."""
-    letter_steps = []
+    letter_steps, invitation_steps = [], []
     for index, step in enumerate(model.steps):
         key = f"steps.{index}"
         if step.number != index + 1:
@@ -278,8 +278,13 @@ def _check_steps(path: Path, model: SopModel) -> None:
             _check_trigger(path, f"{key}.trigger", step.trigger)
             if step.trigger.kind is TriggerKind.LETTER:
                 letter_steps.append(step.number)
+            if step.trigger.kind is TriggerKind.INVITATION:
+                invitation_steps.append(step.number)
     if len(letter_steps) > 1:
         raise _fail(path, "steps", f"only one step can have a letter trigger, got steps {letter_steps}")
+    if len(invitation_steps) > 1:
+        raise _fail(path, "steps",
+                    f"only one step can have an invitation trigger, got steps {invitation_steps}")
     _check_anomaly_codes(path, model.anomalies)
 
 
@@ -309,9 +314,9 @@ def _check_time(path: Path, key: str, step: StepModel) -> None:
 
 
 def _check_trigger(path: Path, key: str, trigger: TriggerModel) -> None:
-    if trigger.kind is TriggerKind.LETTER:
+    if trigger.kind is not TriggerKind.DISPOSITION:
         if trigger.from_role is not None or trigger.to_role is not None:
-            raise _fail(path, key, "a letter trigger takes no from_role / to_role")
+            raise _fail(path, key, f"a {trigger.kind.value} trigger takes no from_role / to_role")
         return
     for name in ("from_role", "to_role"):
         if getattr(trigger, name) is None:

@@ -26,7 +26,17 @@ Decisions (the SOP leaves them open):
   ``overdue_steps`` also lists every reached step that came after its own deadline (counted
   from the step before it), so lateness stays on record after the step is done.
 
+* The step reached by the invitation (step 4 in the shipped ``sop.toml``) is reached when the
+  invitation the bridge drafted is signed, at the signing time. While the draft waits for its
+  signer, that step is due one working day (its ``working_days``) after the later of the step
+  before it and the drafting: only a late signature makes the case overdue, not the days the
+  request spent before the bridge drafted it. Once signed, the next step (the presentation)
+  is due at the end of the meeting day the invitation names. A returned draft is the anomaly
+  ``invitation_returned`` (the signer's reason is in the case's ``invitation``); the step
+  stays due from that draft until a new draft is sent.
+
 Anomaly codes: ``letter_missing``, ``recognised_from_disposition``, ``not_registered``,
+``invitation_returned``,
 ``step{N}_missing`` (a tracked step below the highest reached has no evidence),
 ``step{N}_before_step{M}`` (a later step's evidence is dated before an earlier one's), and the
 disposition anomalies of ``sop.toml`` (shipped: ``disposed_to_other_division``,
@@ -41,6 +51,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bridge.domain.calendar import WorkingCalendar
+from bridge.domain.invitations import Invitation, InvitationStatus
 from bridge.domain.items import Disposition, Letter
 from bridge.domain.recognition import Recogniser, Role, Verdict
 from bridge.domain.sop import Sop, StepDef, TriggerKind
@@ -48,7 +59,9 @@ from bridge.domain.sop import Sop, StepDef, TriggerKind
 LETTER_MISSING = "letter_missing"
 NOT_REGISTERED = "not_registered"
 RECOGNISED_FROM_DISPOSITION = "recognised_from_disposition"
-BUILTIN_ANOMALIES = (LETTER_MISSING, NOT_REGISTERED, RECOGNISED_FROM_DISPOSITION)
+INVITATION_RETURNED = "invitation_returned"
+BUILTIN_ANOMALIES = (LETTER_MISSING, NOT_REGISTERED, RECOGNISED_FROM_DISPOSITION,
+                     INVITATION_RETURNED)
 """Fixed anomaly codes; ``step{N}_missing`` and ``step{N}_before_step{M}`` are built too."""
 
 
@@ -58,7 +71,7 @@ class StepReached:
 
     at: datetime
     actor: str
-    source: str  # "surat:<id_persuratan>" or "disposisi:<id_disposisi>"
+    source: str  # "surat:<id_persuratan>", "disposisi:<id_disposisi>", "suratkeluar:<id_compose>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +92,7 @@ class Case:
     overdue_steps: tuple[int, ...]  # steps reached late, and the next step once past due
     anomalies: tuple[str, ...]  # sorted short codes
     reason: str  # why this is a case: the recognition rule's verdict
+    invitation: Invitation | None = None  # the latest invitation drafted for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +114,13 @@ def derive_case(
     sop: Sop,
     calendar: WorkingCalendar,
     now: datetime,
+    invitation: Invitation | None = None,
 ) -> Case | None:
     """The case of one letter from everything known about it, or None when it is no case.
 
     ``dispositions`` are those of this letter (``surat_id`` equal to the letter's id); their
-    order does not matter. Naive datetimes are read in the calendar's time zone.
+    order does not matter. ``invitation`` is the latest invitation drafted for it, if any.
+    Naive datetimes are read in the calendar's time zone.
     """
     surat_id = _surat_id(letter, dispositions)
     if surat_id is None:
@@ -116,12 +132,15 @@ def derive_case(
     verdict, anomalies = _recognise(letter, seen, recogniser)
     if verdict is None:
         return None
-    steps = _steps_reached(letter, seen, sop, calendar)
+    steps = _steps_reached(letter, seen, sop, calendar, invitation)
     step = max(steps, default=0)
     next_step = sop.next_step(step)
-    deadline = _deadline(steps, step, next_step, sop, calendar)
+    timing = _Timing(sop, calendar, invitation)
+    deadline = timing.deadline(steps, step, next_step)
     overdue = deadline is not None and calendar.localise(now) > deadline
     anomalies |= _structural_anomalies(letter, seen, steps, step, sop)
+    if invitation is not None and invitation.status is InvitationStatus.RETURNED:
+        anomalies.add(INVITATION_RETURNED)
     return Case(
         case_id=f"{year}-{surat_id}",
         year=year,
@@ -134,9 +153,10 @@ def derive_case(
         next_step=next_step,
         next_deadline=deadline,
         overdue=overdue,
-        overdue_steps=_overdue_steps(steps, sop, calendar, next_step if overdue else None),
+        overdue_steps=timing.overdue_steps(steps, next_step if overdue else None),
         anomalies=tuple(sorted(anomalies)),
         reason=verdict.reason,
+        invitation=invitation,
     )
 
 
@@ -208,23 +228,31 @@ def _recognise(
 
 
 def _steps_reached(
-    letter: Letter | None, seen: tuple[_Seen, ...], sop: Sop, calendar: WorkingCalendar
+    letter: Letter | None, seen: tuple[_Seen, ...], sop: Sop, calendar: WorkingCalendar,
+    invitation: Invitation | None,
 ) -> dict[int, StepReached]:
     """Each tracked step that the items show reached, with its earliest evidence."""
     steps: dict[int, StepReached] = {}
     for step in sop.tracked:
-        reached = _reached(step, letter, seen, calendar)
+        reached = _reached(step, letter, seen, calendar, invitation)
         if reached is not None:
             steps[step.number] = reached
     return steps
 
 
 def _reached(
-    step: StepDef, letter: Letter | None, seen: tuple[_Seen, ...], calendar: WorkingCalendar
+    step: StepDef, letter: Letter | None, seen: tuple[_Seen, ...], calendar: WorkingCalendar,
+    invitation: Invitation | None,
 ) -> StepReached | None:
     trigger = step.trigger
     if trigger is None:
         return None
+    if trigger.kind is TriggerKind.INVITATION:
+        if invitation is None or invitation.status is not InvitationStatus.SIGNED:
+            return None
+        signed = invitation.signed_at or invitation.drafted_at
+        return StepReached(calendar.localise(signed), invitation.signer or step.actor,
+                           f"suratkeluar:{invitation.remote_id or invitation.ref}")
     if trigger.kind is TriggerKind.LETTER:
         if letter is None:
             return None
@@ -238,38 +266,49 @@ def _reached(
     return None
 
 
-def _deadline(
-    steps: Mapping[int, StepReached],
-    step: int,
-    next_step: int | None,
-    sop: Sop,
-    calendar: WorkingCalendar,
-) -> datetime | None:
-    """When the next step is due: counted from the moment the current step was reached."""
-    if step == 0 or next_step is None:
-        return None
-    allowed = sop.working_days(next_step)
-    if allowed is None:
-        return None
-    return calendar.add_working_days(steps[step].at, allowed)
+@dataclass(frozen=True, slots=True)
+class _Timing:
+    """When each step is due: the SOP's working days, adjusted around the invitation."""
 
+    sop: Sop
+    calendar: WorkingCalendar
+    invitation: Invitation | None
 
-def _overdue_steps(
-    steps: Mapping[int, StepReached],
-    sop: Sop,
-    calendar: WorkingCalendar,
-    overdue_next: int | None,
-) -> tuple[int, ...]:
-    """Steps reached after their deadline, plus the next step when it is past due now."""
-    late = {overdue_next} if overdue_next is not None else set()
-    for number, reached in steps.items():
+    def deadline(self, steps: Mapping[int, StepReached], step: int,
+                 next_step: int | None) -> datetime | None:
+        """When the next step is due: counted from the moment the current step was reached."""
+        if step == 0 or next_step is None:
+            return None
+        invitation = self.invitation
+        if (step == self.sop.invitation_step and invitation is not None
+                and invitation.meeting_at is not None):
+            # The presentation is due on the meeting day the signed invitation names.
+            meeting = self.calendar.localise(invitation.meeting_at)
+            return self.calendar.end_of(meeting.date())
+        return self.due(steps, next_step)
+
+    def due(self, steps: Mapping[int, StepReached], number: int) -> datetime | None:
+        """When step ``number`` is due, counted from the step before it (None: no limit)."""
         previous = steps.get(number - 1)
-        allowed = sop.working_days(number)
+        allowed = self.sop.working_days(number)
         if previous is None or allowed is None:
-            continue
-        if reached.at > calendar.add_working_days(previous.at, allowed):
-            late.add(number)
-    return tuple(sorted(late))
+            return None
+        start = previous.at
+        if number == self.sop.invitation_step and self.invitation is not None:
+            # The signer can sign only once the draft exists: a request the bridge found
+            # late (a first run, pushing turned on later) is not the signer's delay.
+            start = max(start, self.calendar.localise(self.invitation.drafted_at))
+        return self.calendar.add_working_days(start, allowed)
+
+    def overdue_steps(self, steps: Mapping[int, StepReached],
+                      overdue_next: int | None) -> tuple[int, ...]:
+        """Steps reached after their deadline, plus the next step when it is past due now."""
+        late = {overdue_next} if overdue_next is not None else set()
+        for number, reached in steps.items():
+            due = self.due(steps, number)
+            if due is not None and reached.at > due:
+                late.add(number)
+        return tuple(sorted(late))
 
 
 def _structural_anomalies(
@@ -341,7 +380,7 @@ class Change:
         return f"{self.kind.value} {self.subject}: {self.old or '-'} -> {self.new or '-'}"
 
 
-_TRACKED_FIELDS = ("perihal", "asal_surat", "registered_at", "overdue_steps")
+_TRACKED_FIELDS = ("perihal", "asal_surat", "registered_at", "overdue_steps", "invitation")
 
 
 def diff_cases(old: Case | None, new: Case) -> list[Change]:
@@ -422,4 +461,6 @@ def _text(value: object) -> str | None:
         return value.isoformat()
     if isinstance(value, tuple):
         return ", ".join(str(v) for v in value) or None
+    if isinstance(value, Invitation):
+        return value.describe()
     return str(value)

@@ -31,9 +31,19 @@ class OutboxState(StrEnum):
     FAILED = "failed"
 
 
-def push_ref(year: int, surat_id: str, action: PushAction, step: int) -> str:
-    """The deterministic ref of one push: the same case, action and step give the same ref."""
-    return f"sb-{year % 100:02d}-{surat_id}-{action.value}-{step}"
+def push_ref(year: int, surat_id: str, action: PushAction, step: int, attempt: int = 1) -> str:
+    """The deterministic ref of one push: the same case, action and step give the same ref.
+
+    ``attempt`` > 1 is a draft sent again after its signer returned it: ``...-invitation-4-r2``.
+    """
+    suffix = f"-r{attempt}" if attempt > 1 else ""
+    return f"sb-{year % 100:02d}-{surat_id}-{action.value}-{step}{suffix}"
+
+
+def ref_attempt(ref: str) -> int:
+    """The attempt number a ref carries (1 without a ``-rN`` suffix)."""
+    head, sep, tail = ref.rpartition("-r")
+    return int(tail) if sep and head and tail.isdigit() and int(tail) > 1 else 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,9 @@ def _print_case(doc: dict[str, Any]) -> None:
           f"{doc.get('next_deadline') or '-'}{' (OVERDUE)' if doc.get('overdue') else ''}")
     if doc.get("anomalies"):
         print(f"anomalies: {', '.join(doc['anomalies'])}")
+    invitation = doc.get("invitation")
+    if invitation:
+        print(f"invitation: {_invitation_text(invitation)}")
     rows: list[tuple[str, ...]] = [("step", "name", "reached", "by", "evidence")]
     for number in range(1, len(sop) + 1):
         reached = doc.get("steps", {}).get(str(number))
@@ -97,3 +100,16 @@ def _print_case(doc: dict[str, Any]) -> None:
                      reached["at"] if reached else "-", reached["actor"] if reached else "",
                      reached["source"] if reached else ""))
     print_table(rows)
+
+
+def _invitation_text(inv: dict[str, Any]) -> str:
+    """The invitation's state in one line: signed with its number, returned with the reason."""
+    where = f"draft {inv.get('remote_id') or '-'}, ref {inv['ref']}"
+    meeting = f"; meeting {inv['meeting_at']}" if inv.get("meeting_at") else ""
+    if inv["status"] == "signed":
+        return (f"signed {inv.get('signed_at') or '-'}, number "
+                f"{printable(inv.get('nomor_surat') or '-')} ({where}){meeting}")
+    if inv["status"] == "returned":
+        return (f"RETURNED by its signer: {printable(inv.get('reason') or '-')} ({where}); after "
+                "fixing the cause: bridge outbox retry ID sends a new draft")
+    return f"waiting for the signer since {inv.get('drafted_at')} ({where}){meeting}"

@@ -325,6 +325,8 @@ def _log_summary(report: CycleReport, duration: float, cpu: float) -> None:
           failures=len(sync.failures), stopped=sync.stopped,
           cases_derived=report.track.derived, cases_opened=report.track.opened,
           cases_changed=report.track.changed, sla_breaches=report.track.breaches,
+          invitations_checked=report.watch.checked, invitations_signed=report.watch.signed,
+          invitations_returned=report.watch.returned,
           pushed=push.sent if push else 0, push_found=push.found if push else 0,
           push_left=push.left if push else 0,
           push_deferred=push.deferred if push else 0, push_failed=push.failed if push else 0,
@@ -361,6 +363,12 @@ def _print_status(report: dict[str, Any]) -> None:
     print(f"items: {items['surat']} surat, {items['disposisi']} disposisi; "
           f"quarantined: {report['quarantined']}")
     print(f"last complete pass: {report['last_complete_pass_at'] or 'never'}")
+    print(f"invitations returned by their signer, not sent again: "
+          f"{report['invitations_returned']}")
+    print("year directories polled (as the last round chose"
+          + (f" at {report['polled_decided_at']}):" if report["polled_decided_at"] else "; none yet):"))
+    print_table([("year", "directory", "why")]
+                + [(str(p["year"]), p["dir"], p["reason"]) for p in report["polled"]])
     rows: list[tuple[str, ...]] = [
         ("list", "year", "watermark", "last page", "last complete pass", "last full pass")
     ]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from bridge.domain.outbox import OutboxState
+from bridge.domain.outbox import OutboxState, PushAction
 from bridge.entrypoints.context import BRIDGE, LEDGER
 from bridge.entrypoints.output import fail, print_json_lines, print_table
 
 if TYPE_CHECKING:
     from bridge.bootstrap import Bridge, LedgerAccess
+    from bridge.domain.outbox import OutboxEntry
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -27,8 +28,12 @@ def add_commands(commands: Any) -> None:
                         help="only pushes in this state")
     outbox.add_argument("--json", action="store_true", help="one JSON object per line")
     actions = outbox.add_subparsers(dest="outbox_action", metavar="ACTION")
-    retry = actions.add_parser("retry", help="retry one failed push (look-up first)",
-                               description="Retry a failed push by its id (see `bridge outbox`).")
+    retry = actions.add_parser(
+        "retry", help="retry one failed push (look-up first), or send again a returned invitation",
+        description="Retry a failed push by its id (see `bridge outbox`). For an invitation "
+                    "whose signer returned it (anomaly invitation_returned), once the cause is "
+                    "fixed: send a new draft under a new ref (...-invitation-4-r2), watched "
+                    "like the first.")
     retry.add_argument("entry_id", type=int, metavar="ID")
     # Listing reads the ledger alone; a retry sends, so it takes the whole bridge.
     retry.set_defaults(handler=_cmd_retry, needs=BRIDGE)
@@ -66,8 +71,11 @@ def _cmd_retry(bridge: Bridge, args: argparse.Namespace) -> int:
     if entry is None:
         fail(f"no push with id {entry_id}; `bridge outbox` lists them")
         return EXIT_FAILED
+    if entry.state is OutboxState.SENT and entry.intent.action is PushAction.INVITATION:
+        return _resend(bridge, entry)
     if entry.state is not OutboxState.FAILED:
-        fail(f"push {entry_id} is {entry.state.value}, not failed; only failed pushes are retried")
+        fail(f"push {entry_id} is {entry.state.value}, not failed; only failed pushes and "
+             "returned invitations are retried")
         return EXIT_FAILED
     cycle = bridge.cycle()
     try:
@@ -86,3 +94,22 @@ def _cmd_retry(bridge: Bridge, args: argparse.Namespace) -> int:
           + (f", remote id {after.remote_id}" if after and after.remote_id else "")
           + (f"; {after.last_error}" if after and after.last_error and state != "sent" else ""))
     return EXIT_OK if state == "sent" else EXIT_FAILED
+
+
+def _resend(bridge: Bridge, entry: OutboxEntry) -> int:
+    """A returned invitation: a new draft under the next ref, pushed now."""
+    from bridge.errors import BridgeError
+    from bridge.services.lease import LeaseBusyError
+
+    cycle = bridge.cycle()
+    try:
+        with cycle.lease.held(60.0):
+            fresh = cycle.resend_returned(entry)
+    except (LeaseBusyError, BridgeError) as exc:
+        fail(str(exc))
+        return EXIT_FAILED
+    print(f"push {entry.id} ({entry.intent.ref}) was returned; new draft: push {fresh.id} "
+          f"({fresh.intent.ref}): {fresh.state.value}"
+          + (f", remote id {fresh.remote_id}" if fresh.remote_id else "")
+          + (f"; {fresh.last_error}" if fresh.last_error and fresh.state.value != "sent" else ""))
+    return EXIT_OK if fresh.state is OutboxState.SENT else EXIT_FAILED

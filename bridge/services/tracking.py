@@ -15,6 +15,7 @@ import structlog
 from bridge import codec
 from bridge.config.sop_mapping import SopMappings
 from bridge.domain.cases import Case, ChangeKind, derive_case, diff_cases, may_be_case
+from bridge.domain.invitations import Invitation
 from bridge.domain.items import Disposition, Letter, ListKind, item_from_fields
 from bridge.domain.outbox import OutboxIntent
 from bridge.domain.records import CaseRow, CaseWrite, HistoryRow
@@ -70,15 +71,24 @@ class CaseTracker:
         self._logged = 0  # case events logged one by one in this round
         self._debug: bool | None = None  # whether debug lines are written (known once asked)
 
-    def run(self) -> TrackReport:
-        """Derive the dirty cases, then refresh cases whose deadline passed, then log breaches."""
+    def run(self, *, finish: bool = True) -> TrackReport:
+        """Derive the dirty cases, then refresh cases whose deadline passed, then log breaches.
+
+        ``finish`` False leaves the breaches to ``finish``: the round first sends the drafts
+        that move step-4 deadlines, and derives those cases again.
+        """
         report, self._carry = self._carry, TrackReport()
         self._mark_deadlines_passed()
         while keys := self._ledger.dirty_cases(self._batch):
             self._derive_batch(keys, report)
-        report.breaches = self._log_breaches()
-        self._summarise(report)
+        if finish:
+            self.finish(report)
         return report
+
+    def finish(self, report: TrackReport) -> None:
+        """Log the round's SLA breaches (each once) and its summary line."""
+        report.breaches += self._log_breaches()
+        self._summarise(report)
 
     def derive_some(self, limit: int = 10) -> bool:
         """Derive up to ``limit`` dirty cases now; False when none is dirty.
@@ -107,18 +117,20 @@ class CaseTracker:
         writes: list[CaseWrite] = []
         for year, ids in by_year.items():
             letters, dispositions = self._ledger.case_payloads(year, ids)
+            invitations = self._ledger.case_invitations(year, ids)
             for surat_id in ids:
                 letter = letters.get(surat_id)
                 letter_fields = None if letter is None else codec.loads(letter)
                 items = [codec.loads(p) for p in dispositions.get(surat_id, ())]
                 old_row = old_rows.get(f"{year}-{surat_id}")
-                writes.append(self._derive(year, surat_id, letter_fields, items, old_row, report))
+                writes.append(self._derive(year, surat_id, letter_fields, items, old_row, report,
+                                           invitations.get(surat_id)))
         self._ledger.save_cases(writes)
         report.derived += len(writes)
 
     def _case(self, year: int, letter_fields: dict[str, object] | None,
-              disposition_fields: list[dict[str, object]], now: datetime
-              ) -> tuple[Case | None, Letter | None]:
+              disposition_fields: list[dict[str, object]], now: datetime,
+              invitation: Invitation | None = None) -> tuple[Case | None, Letter | None]:
         """The case of one letter's stored items (their canonical fields), and its letter.
 
         Most letters are no request: their texts alone say so, and their items are not
@@ -133,14 +145,14 @@ class CaseTracker:
         dispositions = [d for d in (self._disposition(f) for f in disposition_fields)
                         if d is not None]
         case = derive_case(year, letter, dispositions, recogniser=m.recogniser, sop=m.sop,
-                           calendar=m.calendar, now=now)
+                           calendar=m.calendar, now=now, invitation=invitation)
         return case, letter
 
     def _derive(self, year: int, surat_id: str, letter_fields: dict[str, object] | None,
                 disposition_fields: list[dict[str, object]], old_row: CaseRow | None,
-                report: TrackReport) -> CaseWrite:
+                report: TrackReport, invitation: Invitation | None = None) -> CaseWrite:
         now = self._now()
-        case, letter = self._case(year, letter_fields, disposition_fields, now)
+        case, letter = self._case(year, letter_fields, disposition_fields, now, invitation)
         old = case_from_document(codec.loads(old_row.data)) if old_row else None
         if case is None:
             if old is None:
@@ -166,6 +178,8 @@ class CaseTracker:
                       codec.dumps(case_document(case)), now)
         if case.overdue:
             self._overdue[case.case_id] = (_digest(row.data), _breach_of(case))
+        else:  # derived again in the same round (a draft just sent): no longer overdue
+            self._overdue.pop(case.case_id, None)
         return CaseWrite(year, surat_id, row, history)
 
     def _log_breaches(self) -> int:

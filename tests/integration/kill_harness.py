@@ -133,7 +133,8 @@ def expected_pushes(ledger_path: Path, mappings: Path) -> tuple[dict[str, tuple[
                 at_invitation += 1
                 ref = push_ref(case.year, case.surat_id, PushAction.INVITATION, INVITATION_STEP)
                 expected[ref] = (case.year, case.surat_id, PushAction.INVITATION)
-                if mapping.notes.invitation_sent is not None:
+                if (mapping.notes.invitation_sent is not None
+                        and NOTE_AFTER_INVITATION_STEP in case.steps):  # written once signed
                     ref = push_ref(case.year, case.surat_id, PushAction.NOTE,
                                    NOTE_AFTER_INVITATION_STEP)
                     expected[ref] = (case.year, case.surat_id, PushAction.NOTE)

@@ -563,6 +563,7 @@ def test_run_serves_health_readiness_and_prometheus_metrics(
     for name in ("bridge_passes_total", "bridge_items_read_total", "bridge_pages_read_total",
                  "bridge_errors_total", "bridge_http_retries_total", "bridge_quarantine_items",
                  "bridge_cases", "bridge_cases_overdue", "bridge_outbox",
+                 "bridge_invitations_returned",
                  "bridge_last_successful_pass_timestamp_seconds"):
         assert name in samples, f"{name} missing from /metrics"
     assert total(samples, "bridge_items_read_total", list="surat") == len(letters)

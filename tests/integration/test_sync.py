@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -234,4 +235,10 @@ def test_demo_runs_against_the_built_in_simulator(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "simulated Sisumaker at http://127.0.0.1:" in done.stdout
     assert "pass 3:" in done.stdout
+    # Between passes the clock moves a working day ahead: the simulated signer answers.
+    assert re.search(r"^pass 2: .* invitations \d+ looked up, [1-9]\d* signed", done.stdout, re.M)
+    assert re.search(r"^idle round: \d+ requests \(2 list requests, \d+ invitation look-ups\)$",
+                     done.stdout, re.M)
+    assert re.search(r"^\d+ of \d+ cases OVERDUE", done.stdout, re.M)
+    assert re.search(r"^invitations: .*\d+ signed on time", done.stdout, re.M)
     assert (tmp_path / "data" / "demo" / "ledger.sqlite3").exists()

@@ -814,3 +814,58 @@ def test_token_expiry_from_the_exp_claim() -> None:
     opaque = Token.from_raw("not-a-jwt")
     assert opaque.expires_at is None
     assert not opaque.expires_within(10**9)
+
+
+# -- draft invitations: where they stand with their signer ------------------------------------------
+
+
+DRAFT_REF = "sb-26-88121-invitation-4"
+
+
+def _draft(**fields: Any) -> dict[str, Any]:
+    return {"id_compose": "50017", "ref": DRAFT_REF, "tgl_dibuat": "2026-11-23 11:00:00",
+            "status_surat": "Menunggu Tanda Tangan", "nomor_surat": None,
+            "tgl_ditandatangani": None, "catatan_pengembalian": None, **fields}
+
+
+def _drafts_route(router: respx.MockRouter, *entries: dict[str, Any]) -> respx.Route:
+    LoginServer(router, "/surattangsel26/api/auth")
+    return router.get("/surattangsel26/api/suratkeluar/filter").mock(
+        return_value=httpx.Response(200, json={"status": 1, "data": list(entries)}))
+
+
+def test_draft_status_reads_a_signed_draft_with_its_number_and_time(
+        router: respx.MockRouter, client: SisumakerClient) -> None:
+    route = _drafts_route(router, _draft(ref="sb-other"), _draft(
+        status_surat=" ditandatangani ", nomor_surat="005/731-PTIKP/2026",
+        tgl_ditandatangani="2026-11-24 10:15:00"))
+    answer = client.draft_status(YearDir(2026, "/surattangsel26"), DRAFT_REF)
+    assert answer is not None
+    assert answer.status.value == "signed" and answer.remote_id == "50017"
+    assert answer.nomor_surat == "005/731-PTIKP/2026"
+    assert answer.signed_at is not None
+    assert answer.signed_at.isoformat() == "2026-11-24T10:15:00+07:00"
+    assert route.call_count == 1  # one request per draft
+    assert route.calls.last.request.url.params["ref"] == DRAFT_REF
+
+
+def test_draft_status_reads_waiting_returned_and_unknown_drafts(
+        router: respx.MockRouter, client: SisumakerClient) -> None:
+    year = YearDir(2026, "/surattangsel26")
+    route = _drafts_route(router, _draft())
+    waiting = client.draft_status(year, DRAFT_REF)
+    assert waiting is not None and waiting.status.value == "waiting" and waiting.signed_at is None
+    route.mock(return_value=httpx.Response(200, json={"status": 1, "data": [_draft(
+        status_surat="Dikembalikan", catatan_pengembalian="Mohon perbaiki tanggal rapat")]}))
+    returned = client.draft_status(year, DRAFT_REF)
+    assert returned is not None and returned.status.value == "returned"
+    assert returned.reason == "Mohon perbaiki tanggal rapat"
+    route.mock(return_value=httpx.Response(200, json={"status": 1, "data": []}))
+    assert client.draft_status(year, DRAFT_REF) is None
+    route.mock(return_value=httpx.Response(200, json={"status": 1, "data": [_draft(
+        status_surat="Diarsipkan")]}))
+    with pytest.raises(FatalApiError) as caught:
+        client.draft_status(year, DRAFT_REF)
+    message = str(caught.value)
+    assert "'Diarsipkan'" in message and "'Ditandatangani'" in message
+    assert "push.draft_statuses" in message

@@ -29,7 +29,8 @@ def test_the_shipped_mappings_load() -> None:
     assert sop.step(4).output == "Surat undangan rapat pembahasan pengembangan sistem / aplikasi"
     assert sop.step(5).lane is Lane.OPD
     assert sop.step(8).summary
-    assert [s.number for s in sop.tracked] == [1, 2, 3]
+    assert [s.number for s in sop.tracked] == [1, 2, 3, 4]
+    assert sop.invitation_step == 4
     trigger = sop.step(3).trigger
     assert trigger is not None
     assert (trigger.kind, trigger.from_role, trigger.to_role) == (
@@ -122,7 +123,7 @@ BROKEN = {
         S,
         '[steps.trigger]\nkind = "letter"',
         '[steps.trigger]\nkind = "email"',
-        ["steps.0.trigger.kind", "'letter' or 'disposition'"],
+        ["steps.0.trigger.kind", "'letter', 'disposition' or 'invitation'"],
     ),
     "bad unicode form": (
         R,

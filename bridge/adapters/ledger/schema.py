@@ -149,6 +149,38 @@ MIGRATIONS: tuple[str, ...] = (
     """
     UPDATE outbox SET state = 'in_doubt' WHERE state = 'sending';
     """,
+    # 5: the step-4 invitations drafted, and what their signer did (signed, returned).
+    """
+    CREATE TABLE invitations (
+        ref TEXT PRIMARY KEY,
+        year INTEGER NOT NULL,
+        surat_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        remote_id TEXT,
+        status TEXT NOT NULL,
+        drafted_at TEXT NOT NULL,
+        meeting_at TEXT,
+        place TEXT,
+        signer TEXT,
+        nomor_surat TEXT,
+        signed_at TEXT,
+        reason TEXT,
+        returned_at TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX invitations_case ON invitations (year, surat_id, attempt);
+    CREATE INDEX invitations_status ON invitations (status);
+    """,
+    # 6: the year directories the last round chose to poll, and why, for `bridge status`
+    # (which reads the ledger alone, so it cannot work the choice out itself).
+    """
+    CREATE TABLE polled_years (
+        year INTEGER PRIMARY KEY,
+        dir TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        decided_at TEXT NOT NULL
+    );
+    """,
 )
 
 CURRENT_VERSION = len(MIGRATIONS)

@@ -10,6 +10,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlparse
 
@@ -26,7 +27,8 @@ from tenacity import (
 
 from bridge.adapters.sisumaker.status import Outcome, classify, parse_retry_after
 from bridge.adapters.sisumaker.token import Token
-from bridge.config.profile import Profile
+from bridge.config.profile import Profile, PushSpec
+from bridge.domain.invitations import DraftStatus, InvitationStatus
 from bridge.domain.items import ListKind, YearDir
 from bridge.errors import (
     AuthenticationError,
@@ -156,6 +158,19 @@ class SisumakerClient:
         answer = self.get_json(year, push.letter_lookup_path.format(dir=year.path),
                                params={push.letter_lookup_param: ref})
         return _find_ref(answer, push.data_key, push.ref_field, ref, push.letter_id_key)
+
+    def draft_status(self, year: YearDir, ref: str) -> DraftStatus | None:
+        """Where the draft carrying ``ref`` stands with its signer (one GET), None if unknown."""
+        push = self._profile.push
+        answer = self.get_json(year, push.letter_lookup_path.format(dir=year.path),
+                               params={push.letter_lookup_param: ref})
+        data = answer.get(push.data_key) if isinstance(answer, Mapping) else answer
+        if not isinstance(data, list):
+            raise RetriableApiError(f"draft look-up: the answer has no {push.data_key!r} list")
+        for entry in data:
+            if isinstance(entry, Mapping) and entry.get(push.ref_field) == ref:
+                return read_draft_status(entry, self._profile, ref=ref)
+        return None
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -357,6 +372,59 @@ def _find_ref(answer: Any, data_key: str, ref_field: str, ref: str, id_key: str)
             found = entry.get(id_key)
             return str(found) if found is not None else ref
     return None
+
+
+def read_draft_status(entry: Mapping[str, Any], profile: Profile, *, ref: str) -> DraftStatus:
+    """A draft's status from its list entry, by the profile's field names and status words.
+
+    An unknown status word is refused (FatalApiError naming it and the known ones): the
+    draft is then left as it was, and looked up again next time.
+    """
+    push = profile.push
+    fields = push.draft_fields
+    word = entry.get(fields["status"])
+    status = _draft_status_word(word, push)
+    if status is None:
+        known = ", ".join(repr(w) for w in push.draft_statuses.values())
+        raise FatalApiError(f"draft {ref}: {fields['status']} {str(word)[:80]!r} is none of "
+                            f"{known} (sisumaker.toml push.draft_statuses)")
+    remote = entry.get(push.letter_id_key)
+    return DraftStatus(
+        remote_id=str(remote) if remote not in (None, "") else None,
+        status=status,
+        nomor_surat=_text(entry.get(fields["number"])),
+        signed_at=_signed_at(entry.get(fields["signed_at"]), push, profile),
+        reason=_text(entry.get(fields["reason"])),
+    )
+
+
+def _draft_status_word(word: Any, push: PushSpec) -> InvitationStatus | None:
+    if not isinstance(word, str):
+        return None
+    wanted = word.strip().casefold()
+    for name, known in push.draft_statuses.items():
+        if known.strip().casefold() == wanted:
+            return InvitationStatus(name)
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _signed_at(value: Any, push: PushSpec, profile: Profile) -> datetime | None:
+    text = _text(value)
+    if text is None:
+        return None
+    for fmt in push.signed_at_formats:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=profile.zone)
+        except ValueError:
+            continue
+    return None  # the watcher then takes the time it saw the signature
 
 
 def parse_domain(body: Mapping[str, Any], profile: Profile) -> list[YearDir]:
