@@ -397,6 +397,10 @@ def test_the_sync_drops_a_previous_year_once_its_last_open_case_reached_step_4(
     assert len(polled) == 2
     assert polled[0]["years"][0] == "/surattangsel25 (1 open case(s) not yet at the invitation step)"
     assert polled[1]["dropped"] == ["/surattangsel25"]
+    # What `bridge status` shows: the last choice, as the sync recorded it in the ledger.
+    recorded, decided_at = ledger.polled_years()
+    assert [(p.year_dir, p.reason) for p in recorded] == [(Y26, "current year")]
+    assert decided_at == wib(2, 10)
 
 
 def test_a_request_found_long_after_step_3_is_no_breach_once_its_draft_is_sent(
