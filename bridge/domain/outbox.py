@@ -26,6 +26,7 @@ class OutboxState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # its case was dismissed before it was sent
 
 
 def push_ref(year: int, surat_id: str, action: PushAction, step: int) -> str:

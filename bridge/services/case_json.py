@@ -26,6 +26,7 @@ def case_document(case: Case) -> dict[str, Any]:
         "overdue_steps": list(case.overdue_steps),
         "anomalies": list(case.anomalies),
         "reason": case.reason,
+        "score": case.score,
     }
 
 
@@ -47,6 +48,7 @@ def case_from_document(doc: dict[str, Any]) -> Case:
         overdue_steps=tuple(doc.get("overdue_steps", ())),
         anomalies=tuple(doc.get("anomalies", ())),
         reason=doc.get("reason", ""),
+        score=float(doc.get("score", 1.0)),
     )
 
 
@@ -67,6 +69,7 @@ def case_line(doc: dict[str, Any], *, overdue: bool | None = None) -> dict[str, 
         "step_details": doc.get("steps", {}),
         "registered_at": doc.get("registered_at"),
         "reason": doc.get("reason"),
+        "score": doc.get("score", 1.0),
     }
 
 
