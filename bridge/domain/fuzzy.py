@@ -3,7 +3,7 @@
 A ``Corrector`` works on already-normalised words (lower case, single spaces) and reads each
 word that is not known as the key word it most likely stands for:
 
-* a typo: one or two wrong, missing, doubled or swapped letters (optimal string alignment
+* a typo: one or two wrong, missing, doubled or swapped letters (Damerau-Levenshtein
   distance, computed by rapidfuzz); one edit from ``one_edit_from`` letters on, two from
   ``two_edits_from``; the first letter must agree, and two key words equally close leave the
   word alone;
@@ -164,16 +164,16 @@ class Corrector:
 
 
 def _nearest() -> Callable[[str, tuple[str, ...], int], list[tuple[str, Any, int]]]:
-    """Rapidfuzz's search for the two nearest words by optimal string alignment distance.
+    """Rapidfuzz's search for the two nearest words by Damerau-Levenshtein distance.
 
     Imported here, not with the module: it costs tens of milliseconds that commands which
     never recognise a letter (``bridge --help``) should not pay.
     """
     from rapidfuzz import process  # noqa: PLC0415 - see above
-    from rapidfuzz.distance import OSA  # noqa: PLC0415
+    from rapidfuzz.distance import DamerauLevenshtein  # noqa: PLC0415
 
     def nearest(word: str, candidates: tuple[str, ...], limit: int) -> list[tuple[str, Any, int]]:
-        return process.extract(word, candidates, scorer=OSA.distance, score_cutoff=limit, limit=2)
+        return process.extract(word, candidates, scorer=DamerauLevenshtein.distance, score_cutoff=limit, limit=2)
 
     return nearest
 
