@@ -9,7 +9,6 @@ from typing import Any, Protocol
 
 from bridge.domain.items import ListKind, YearDir
 from bridge.domain.outbox import OutboxEntry, OutboxIntent, OutboxState
-from bridge.domain.review import Decision, ReviewEntry
 from bridge.domain.records import (
     CaseRow,
     CaseWrite,
@@ -20,6 +19,7 @@ from bridge.domain.records import (
     QuarantineRecord,
     StoreResult,
 )
+from bridge.domain.review import Decision, ReviewEntry
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,7 +173,8 @@ def _nearest() -> Callable[[str, tuple[str, ...], int], list[tuple[str, Any, int
     from rapidfuzz.distance import DamerauLevenshtein  # noqa: PLC0415
 
     def nearest(word: str, candidates: tuple[str, ...], limit: int) -> list[tuple[str, Any, int]]:
-        return process.extract(word, candidates, scorer=DamerauLevenshtein.distance, score_cutoff=limit, limit=2)
+        return process.extract(word, candidates, scorer=DamerauLevenshtein.distance,
+                               score_cutoff=limit, limit=2)
 
     return nearest
 
