@@ -11,8 +11,16 @@ before the rules were changed for it. Those first-run figures (HELD_OUT_HISTORY,
 JSON) are the honest estimate on unseen wording; the current figures only show that the
 rules now cover everything the generator knows.
 
-Run:  .venv/bin/python bench/recognition_eval.py [--letters N] [--seed S]
-Writes bench/results-recognition.json and exits non-zero when a figure is below target.
+Issue 13 added a typo model (one or two slips in a key word), abbreviations and letters that
+only refer to a request (replies, follow-ups, decisions, progress, cancellations) to the
+generator: the rules were tuned on it. Two sets written by hand (bench/heldout/set_a.tsv,
+set_b.tsv; another method, other wording) were committed before any tuning and are never
+tuned on; HELD_OUT_FIRST_RUNS records what they showed the first time each was run.
+
+Run:  .venv/bin/python bench/recognition_eval.py [--sets tuning,a,b] [--letters N] [--seed S]
+Writes bench/results-recognition.json and exits non-zero when a figure is below target
+(the tuning set: 0.99 everywhere; a held-out set: precision >= 0.995, recall >= 0.99 and at
+most 2% of letters for review).
 """
 
 from __future__ import annotations
@@ -51,6 +59,22 @@ HELD_OUT_HISTORY = [
     {"round": 3, "what": "+14 request templates, +19 decoys, +15 job titles",
      "request": {"precision": 0.9626, "recall": 1.0},
      "step2": {"precision": 0.9566, "recall": 0.966}, "step3": {"precision": 0.9616, "recall": 0.9411}},
+    {"round": 4, "what": "issue 13: +typo model, abbreviations, replies; first run against the "
+                         "rules as they were",
+     "request": {"precision": 0.9223, "recall": 0.7571}, "review_share": 0.043},
+]  # fmt: skip
+
+# The hand-written held-out sets (bench/heldout/), first runs. Set A was run once against the
+# rules tuned on the generator: 2 false requests (money for a request already made), after
+# which one exclusion was added; set B was then run for the first time, rules unchanged since.
+HELD_OUT_FIRST_RUNS = [
+    {"set": "a", "rules": "before issue 13", "request": {"precision": 0.7895, "recall": 0.7609},
+     "review_share": 0.0394},
+    {"set": "a", "rules": "tuned on the generator", "request": {"precision": 0.9857, "recall": 1.0},
+     "review_share": 0.0, "errors": ["FP 'Permohonan Pembayaran Pengembangan Aplikasi Tahap I'",
+                                     "FP 'Permohonan Pencairan Dana Pembuatan Aplikasi'"]},
+    {"set": "b", "rules": "final (after the change for set A)",
+     "request": {"precision": 1.0, "recall": 1.0}, "review_share": 0.0},
 ]  # fmt: skip
 
 # --- vocabulary (written for this generator; not taken from the mapping rules) -------------
@@ -610,6 +634,7 @@ class Evaluation:
             "step_assignment": {str(n): s.figures() for n, s in self.steps.items()},
             "errors": {name: score.errors[:40] for name, score in self.scores().items()},
                 "held_out_history": HELD_OUT_HISTORY,
+            "held_out_first_runs": HELD_OUT_FIRST_RUNS,
         }
 
 
