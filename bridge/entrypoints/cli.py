@@ -20,7 +20,7 @@ from bridge.bootstrap import Bridge, build
 from bridge.config.settings import load_settings, redacted_url
 from bridge.domain.records import PassMode
 from bridge.domain.text import printable
-from bridge.entrypoints import cases_cli, ops_cli, outbox_cli
+from bridge.entrypoints import cases_cli, ops_cli, outbox_cli, review_cli
 from bridge.entrypoints.http import OpsServer, readiness
 from bridge.entrypoints.output import fail, print_table
 from bridge.errors import BridgeError, ConfigurationError, MappingError
@@ -97,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=_cmd_status)
 
     cases_cli.add_commands(commands)
+    review_cli.add_commands(commands)
     outbox_cli.add_commands(commands)
     ops_cli.add_commands(commands)
 
