@@ -19,7 +19,6 @@ from bridge.config.profile import Profile
 from bridge.config.push_mapping import load_push_mapping
 from bridge.config.sop_mapping import SopMappings
 from bridge.domain.items import ListKind
-from bridge.domain.outbox import OutboxState
 from bridge.domain.review import Action, Decision
 from bridge.metrics import Metrics
 from bridge.ports import Ledger
