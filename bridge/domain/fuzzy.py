@@ -65,18 +65,26 @@ class FuzzySettings:
 class Corrector:
     """Reads mistyped, shortened, run-together and split key words as the key word."""
 
-    __slots__ = ("_by_initial", "_extract", "_known", "_settings", "_vocabulary")
+    __slots__ = ("_by_initial", "_by_prefix", "_extract", "_heads", "_known", "_settings",
+                 "_vocabulary")
 
     def __init__(self, settings: FuzzySettings) -> None:
-        """Index the key words by their first letter once."""
+        """Index the key words once: by first letter, by every shortening, by length."""
         self._settings = settings
         self._extract = _nearest()
         self._vocabulary = frozenset(settings.vocabulary)
         self._known = frozenset(settings.known) | self._vocabulary
         by_initial: dict[str, list[str]] = {}
+        by_prefix: dict[str, set[str]] = {}
         for word in sorted(self._vocabulary):
             by_initial.setdefault(word[0], []).append(word)
+            # A shortening leaves out at least two letters ("sistem" is no shortening of itself).
+            for end in range(settings.abbreviation_from, len(word) - 1):
+                by_prefix.setdefault(word[:end], set()).add(word)
         self._by_initial = {k: tuple(v) for k, v in by_initial.items()}
+        self._by_prefix = {k: tuple(v) for k, v in by_prefix.items()}
+        # Key words another word may run into: six letters or more, longest first.
+        self._heads = tuple(sorted({len(w) for w in self._vocabulary if len(w) >= 6}, reverse=True))
 
     @property
     def settings(self) -> FuzzySettings:
@@ -128,8 +136,7 @@ class Corrector:
         candidates = self._by_initial.get(word[0], ())
         if not candidates:
             return None
-        return (self._typo(word, candidates) or self._abbreviation(word, candidates)
-                or self._run_together(word, candidates))
+        return self._typo(word, candidates) or self._abbreviation(word) or self._run_together(word)
 
     def _typo(self, word: str, candidates: tuple[str, ...]) -> Correction | None:
         settings = self._settings
@@ -144,22 +151,19 @@ class Corrector:
         target, distance = best[0][0], int(best[0][1])
         return Correction(word, target, CorrectionKind.TYPO, distance)
 
-    def _abbreviation(self, word: str, candidates: tuple[str, ...]) -> Correction | None:
-        if len(word) < self._settings.abbreviation_from:
-            return None
-        # A shortened word leaves out at least two letters ("sistem" is no shortening of itself).
-        longer = [c for c in candidates if c.startswith(word) and len(c) >= len(word) + 2]
+    def _abbreviation(self, word: str) -> Correction | None:
+        longer = self._by_prefix.get(word, ())
         if len(longer) != 1:
-            return None
+            return None  # none, or the start of several key words: no way to tell which
         return Correction(word, longer[0], CorrectionKind.ABBREVIATION)
 
-    def _run_together(self, word: str, candidates: tuple[str, ...]) -> Correction | None:
+    def _run_together(self, word: str) -> Correction | None:
         """``aplikasisurat`` -> ``aplikasi surat``: a key word and the next word without a space."""
-        for candidate in candidates:
-            rest = word[len(candidate):]
-            if (word.startswith(candidate) and len(rest) >= 3 and len(candidate) >= 6
+        for size in self._heads:
+            head, rest = word[:size], word[size:]
+            if (len(rest) >= 3 and head in self._vocabulary
                     and (rest in self._known or len(rest) >= 4)):
-                return Correction(word, f"{candidate} {rest}", CorrectionKind.JOINED)
+                return Correction(word, f"{head} {rest}", CorrectionKind.JOINED)
         return None
 
 

@@ -201,9 +201,23 @@ class CompiledRule:
         )
         return cls(spec.name, require, CompiledClause.build(spec.exclude, normalise), spec)
 
-    def details(self, text: str) -> tuple[list[ClauseMatch], ClauseMatch | None]:
-        """Every required clause's first match (None: nothing), and what excluded the text."""
-        clauses = [ClauseMatch(label, clause.find(text)) for label, clause in self.require]
+    def details(self, text: str, *, spare: str | None = None, full: bool = True
+                ) -> tuple[list[ClauseMatch], ClauseMatch | None]:
+        """Each required clause's first match (None: nothing), and what excluded the text.
+
+        ``full`` False stops at the first clause that finds nothing, unless it is ``spare``
+        (the one clause a near miss may lack): most texts are far from any request, and the
+        remaining clauses and the exclusion would not change their verdict.
+        """
+        clauses: list[ClauseMatch] = []
+        spared = False
+        for label, clause in self.require:
+            found = clause.find(text)
+            clauses.append(ClauseMatch(label, found))
+            if found is None and not full:
+                if label != spare or spared:
+                    return clauses, None
+                spared = True
         excluded = self.exclude.find(text)
         return clauses, (ClauseMatch("exclude", excluded) if excluded is not None else None)
 
@@ -258,9 +272,13 @@ class Recogniser:
         """Whether ``letter`` asks Diskominfo to develop a system or an application."""
         return self.subject_verdict(letter.perihal).matched
 
-    def subject_verdict(self, perihal: str | None) -> Verdict:
-        """The request rule on a bare subject line, scored."""
-        return self._scored(self._request, perihal)
+    def subject_verdict(self, perihal: str | None, *, full: bool = False) -> Verdict:
+        """The request rule on a bare subject line, scored.
+
+        ``full``: evaluate every clause and the exclusion even when the verdict is already
+        clear (for an explanation); by default evaluation stops as soon as it is.
+        """
+        return self._scored(self._request, perihal, full=full)
 
     def instruction_verdict(self, isi: str | None) -> Verdict:
         """Whether a disposition's instruction speaks of a development request.
@@ -275,13 +293,15 @@ class Recogniser:
             return replace(verdict, outcome=Outcome.NONE)
         return verdict
 
-    def _scored(self, rule: CompiledRule, raw: str | None) -> Verdict:
+    def _scored(self, rule: CompiledRule, raw: str | None, *, full: bool = False) -> Verdict:
         """Run ``rule`` on free text read fuzzily; score the verdict and explain it."""
         text, corrections = self._read.read(raw)
-        clauses, excluded = rule.details(text)
-        clauses = [replace(c, fuzzy=self._rests_on(c.fragment, corrections)) for c in clauses]
-        if excluded is not None:
-            excluded = replace(excluded, fuzzy=self._rests_on(excluded.fragment, corrections))
+        spare = self._score.near_miss_clause if rule is self._request else None
+        clauses, excluded = rule.details(text, spare=spare, full=full)
+        if corrections:  # most subjects are typed right: nothing to attach
+            clauses = [replace(c, fuzzy=self._rests_on(c.fragment, corrections)) for c in clauses]
+            if excluded is not None:
+                excluded = replace(excluded, fuzzy=self._rests_on(excluded.fragment, corrections))
         missing = [c.label for c in clauses if c.fragment is None]
         score = self._score_of(clauses, excluded, missing, near_miss=rule is self._request)
         outcome = self._outcome(score)

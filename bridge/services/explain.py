@@ -36,7 +36,7 @@ def explain(ledger: Ledger, recogniser: Recogniser, year: int, surat_id: str) ->
     # The canonical fields derivation reads (a letter removed in Sisumaker has none).
     fields: dict[str, Any] = codec.loads(letters[surat_id]) if surat_id in letters else {}
     perihal = fields.get("perihal") if isinstance(fields.get("perihal"), str) else None
-    verdict = recogniser.subject_verdict(perihal)
+    verdict = recogniser.subject_verdict(perihal, full=True)
     case_id = f"{year}-{surat_id}"
     case = ledger.get_case(case_id)
     queued = ledger.review_entry(year, surat_id)

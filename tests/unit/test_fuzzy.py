@@ -161,7 +161,7 @@ def test_an_instruction_is_a_request_or_not_never_for_review() -> None:
 
 
 def test_the_explanation_names_each_rule_word_and_fuzzy_reading() -> None:
-    doc = verdict_document(shipped().subject_verdict("Permohonan Pembutan Apl. Antrian"))
+    doc = verdict_document(shipped().subject_verdict("Permohonan Pembutan Apl. Antrian", full=True))
     assert doc["normalised"] == "permohonan pengembangan aplikasi antrian"
     assert doc["verdict"] == "request" and doc["score"] == 0.9
     clauses = {c["clause"]: c for c in doc["clauses"]}
@@ -171,7 +171,8 @@ def test_the_explanation_names_each_rule_word_and_fuzzy_reading() -> None:
     assert clauses["object"]["matched"] == "aplikasi" and clauses["object"]["fuzzy"] == []
     assert clauses["intent"]["matched"] == "permohonan"
     assert doc["excluded_by"] is None
-    refused = verdict_document(shipped().subject_verdict("Tanggapn Permohonan Pembuatan Aplikasi"))
+    refused = verdict_document(shipped().subject_verdict("Tanggapn Permohonan Pembuatan Aplikasi",
+                                                        full=True))
     assert refused["verdict"] == "none"
     assert refused["excluded_by"]["matched"] == "tanggapan"
     assert refused["excluded_by"]["fuzzy"][0]["written"] == "tanggapn"
