@@ -259,6 +259,10 @@ class Ledger(Protocol):
         """Cancel a case's pushes not yet sent; return them as they were."""
         ...
 
+    def revive_pushes(self, case_id: str) -> int:
+        """Bring a case's cancelled pushes back, in doubt; return how many."""
+        ...
+
     def decisions_for(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], Decision]:
         """The latest decision on each of these letters."""
         ...

@@ -125,9 +125,13 @@ class CaseTracker:
         self._ledger.save_cases(writes)
         report.derived += len(writes)
         for write in writes:
-            if write.review is not None and write.row is None and old_rows.get(
-                    f"{write.year}-{write.surat_id}") is not None:
-                self._hold_pushes(f"{write.year}-{write.surat_id}")
+            case_id = f"{write.year}-{write.surat_id}"
+            was_case = old_rows.get(case_id) is not None
+            if write.review is not None and write.row is None and was_case:
+                self._hold_pushes(case_id)
+            elif write.unqueue and write.row is not None and not was_case:
+                # It waited for review (its pushes held) and is a request again by itself.
+                self._ledger.revive_pushes(case_id)
 
     def derive_now(self, keys: list[tuple[int, str]]) -> TrackReport:
         """Derive these letters' cases at once (after an operator's decision)."""

@@ -133,7 +133,7 @@ def test_dismissing_cancels_unsent_pushes_and_opening_brings_them_back(desk: Pus
     assert history[-2:] == ["decision", "closed"]
     desk.decide(Action.OPEN, reason="not a duplicate after all")
     assert desk.ledger.get_case(CASE_ID) is not None
-    assert desk.push_states() == {note: "pending"}
+    assert desk.push_states() == {note: "sending"}  # in doubt: looked up before it is sent
 
 
 def test_a_sent_push_is_never_cancelled(desk: PushingDesk) -> None:
@@ -155,7 +155,19 @@ def test_a_case_whose_letter_becomes_doubtful_holds_its_unsent_pushes(desk: Push
     assert [e.surat_id for e in desk.ledger.review_queue()] == [SURAT_ID]
     assert desk.push_states() == {note: "cancelled"}
     desk.decide(Action.ACCEPT)
-    assert desk.push_states() == {note: "pending"}
+    assert desk.push_states() == {note: "sending"}
+
+
+def test_a_held_push_comes_back_when_the_subject_is_a_request_again(desk: PushingDesk) -> None:
+    desk.add_letter(perihal=REQUEST)
+    (note,) = desk.round()
+    desk.edit_letter(perihal=DOUBTFUL)
+    desk.round()
+    assert desk.push_states() == {note: "cancelled"}
+    desk.edit_letter(perihal=REQUEST)
+    desk.round()
+    assert desk.ledger.review_queue() == [] and desk.ledger.get_case(CASE_ID) is not None
+    assert desk.push_states() == {note: "sending"}
 
 
 def test_the_latest_decision_wins(ledger: Ledger) -> None:

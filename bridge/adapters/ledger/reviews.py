@@ -26,7 +26,7 @@ class ReviewStore(SqlBase):
 
         The letter leaves the review queue and is marked for derivation again. A dismissal
         cancels the case's pushes not yet sent; an opening revives pushes a dismissal had
-        cancelled (they were never sent).
+        cancelled, in doubt (each is looked up on the server before it is sent).
         """
         at = iso(decision.at)
         key = (decision.year, decision.surat_id)
@@ -43,12 +43,22 @@ class ReviewStore(SqlBase):
                                   "VALUES (?, ?, ?) ON CONFLICT (year, surat_id) DO NOTHING"),
                         (*key, iso(now_utc())))
             if decision.action.opens:
-                cur.execute(self._sql("UPDATE outbox SET state = ?, updated_at = ? "
-                                      "WHERE case_id = ? AND state = ?"),
-                            (OutboxState.PENDING.value, at, decision.case_id,
-                             OutboxState.CANCELLED.value))
+                self._revive(cur, decision.case_id, at)
                 return []
             return self._cancel(cur, decision.case_id, at)
+
+    def revive_pushes(self, case_id: str) -> int:
+        """Send after all the case's cancelled pushes (it is a case again); return how many."""
+        with self._transaction() as cur:
+            return self._revive(cur, case_id, iso(now_utc()))
+
+    def _revive(self, cur: Any, case_id: str, at: str | None) -> int:
+        # A push may have been cancelled while in doubt (its POST may have landed): each comes
+        # back in doubt, so the pusher looks its ref up before it sends anything.
+        cur.execute(self._sql("UPDATE outbox SET state = ?, updated_at = ? "
+                              "WHERE case_id = ? AND state = ?"),
+                    (OutboxState.SENDING.value, at, case_id, OutboxState.CANCELLED.value))
+        return int(cur.rowcount or 0)
 
     def cancel_pushes(self, case_id: str) -> list[OutboxEntry]:
         """Cancel a case's pushes not yet sent (its letter waits for review); return them."""
