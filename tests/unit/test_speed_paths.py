@@ -218,16 +218,16 @@ def test_a_letter_recognised_nowhere_is_no_case_and_the_check_says_so(mappings, 
     assert not may_be_case(None, ["Untuk ditindaklanjuti", None], has_letter=False, recogniser=rec)
 
 
-def test_verdicts_are_memoised_and_the_memo_is_bounded(monkeypatch) -> None:
-    from bridge.domain import recognition
+def test_verdicts_are_memoised_and_the_memo_is_bounded() -> None:
+    from bridge.services.memo import MemoisedRecognition
 
-    rec = load_sop_mappings(MAPPINGS).recogniser  # a recogniser of its own
+    # The memo lives outside the recogniser, in functools.lru_cache (issue 13).
+    rec = MemoisedRecognition(load_sop_mappings(MAPPINGS).recogniser, size=3)
     first = rec.subject_verdict("Permohonan Pembuatan Aplikasi SIMPEG")
     assert rec.subject_verdict("Permohonan Pembuatan Aplikasi SIMPEG") is first
-    monkeypatch.setattr(recognition, "_VERDICT_MEMO_LIMIT", 3)
     for n in range(10):
         assert not rec.subject_verdict(f"Undangan {n}")
-    assert len(rec._subject_memo) <= 3
+    assert rec._subject.cache_info().currsize <= 3
     assert rec.subject_verdict("Permohonan Pembuatan Aplikasi SIMPEG") == first
 
 
