@@ -701,6 +701,8 @@ SETS = {
     "tuning": "the generator above (the rules were tuned on it)",
     "a": "bench/heldout/set_a.tsv (hand-written, never tuned on)",
     "b": "bench/heldout/set_b.tsv (hand-written, sealed until the rules were final)",
+    "a-typos": "set A with one or two slips put in a key word of every subject (the typo model)",
+    "b-typos": "set B likewise",
 }
 HELD_OUT_TARGET = {"precision": 0.995, "recall": 0.99, "review_share": 0.02}
 
@@ -708,7 +710,18 @@ HELD_OUT_TARGET = {"precision": 0.995, "recall": 0.99, "review_share": 0.02}
 def _samples(name: str, letters: int, seed: int) -> list[Sample]:
     if name == "tuning":
         return generate(letters, seed)
-    return held_out(ROOT / "bench" / "heldout" / f"set_{name}.tsv", seed)
+    base, _, typos = name.partition("-")
+    samples = held_out(ROOT / "bench" / "heldout" / f"set_{base}.tsv", seed)
+    if typos:
+        # Slips of the hand do not change what a letter asks for: the labels stay true.
+        rng = random.Random(seed)
+        for sample in samples:
+            perihal = sample.letter.perihal or ""
+            sample.letter = Letter(id=sample.letter.id, created_at=sample.letter.created_at,
+                                   asal_surat=sample.letter.asal_surat,
+                                   perihal=typo(rng, perihal),
+                                   received_at=sample.letter.received_at)
+    return samples
 
 
 def _print(name: str, run: Evaluation, errors: int) -> bool:
