@@ -171,7 +171,8 @@ def _explain(bridge: Bridge, key: tuple[int, str], *, as_json: bool) -> int:
              f"from: {doc['asal_surat'] or '-'}",
              f"normalised: {rec['normalised']}"]
     for word in rec["fuzzy"]:
-        how = f", {word['distance']} edit(s)" if word["distance"] else ""
+        edits = word["distance"]
+        how = f", {edits} edit{'s' if edits > 1 else ''}" if edits else ""
         lines.append(f"  read fuzzily: {word['written']!r} as {word['read_as']!r} "
                      f"({word['kind']}{how})")
     lines.append(f"rule {rec['rule']}:")

@@ -201,8 +201,9 @@ class CaseTracker:
                    else "the letter waits for review" if review is not None
                    else "the letter is no longer recognised as a request")
             self._event("case.closed", case_id=old.case_id, surat_id=surat_id, reason=why)
-            history.append(HistoryRow(now, "closed", why if decision or review
-                                      else "no longer a request", f"surat:{surat_id}"))
+            text = ("no longer a request" if decision is None and review is None
+                    else f"closed: {why}")
+            history.append(HistoryRow(now, "closed", text, f"surat:{surat_id}"))
         return CaseWrite(year, surat_id, None, tuple(history), review=review, unqueue=unqueue)
 
     def _derive(self, derived: _Derived, report: TrackReport) -> CaseWrite:

@@ -75,7 +75,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 def test_explain_shows_the_fuzzy_reading_the_score_and_the_verdict(world: World) -> None:
     out = world.run("case", "explain", world.ids["request"]).stdout
     assert "normalised: permohonan pengembangan aplikasi antrian puskesmas" in out
-    assert "'pembutan' as 'pembuatan' (typo, 1 edit(s))" in out
+    assert "'pembutan' as 'pembuatan' (typo, 1 edit)" in out
     assert "verdict: request" in out and "standing: case" in out
     doc = json.loads(world.run("case", "explain", world.case_id("reply"), "--json").stdout)
     assert doc["recognition"]["verdict"] == "none"
