@@ -269,6 +269,7 @@ class CaseTracker:
         if self._logged >= self._log_each:
             log.info("cases.summary", derived=report.derived, opened=report.opened,
                      changed=report.changed, closed=report.closed, breaches=report.breaches,
+                     queued_for_review=report.queued,
                      logged_one_by_one=self._logged,
                      next="the others were logged at debug level; `bridge cases list` shows "
                           "every case")
