@@ -71,7 +71,8 @@ def cmd_case_action(bridge: Bridge, args: argparse.Namespace) -> int:
     if args.letter is None:
         _fail(f"`bridge case {args.case_id}` needs a letter: SURAT_ID [--year YY] or YEAR-ID")
         return EXIT_USAGE
-    key = _case_key(args.letter, quiet=True)
+    # With --year, the argument is the letter's own id (which may hold a dash itself).
+    key = None if args.year is not None else _case_key(args.letter, quiet=True)
     try:
         if key is None:
             key = (find_letter_year(bridge.ledger, args.letter.strip(), args.year),
