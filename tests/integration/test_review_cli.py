@@ -77,6 +77,9 @@ def test_explain_shows_the_fuzzy_reading_the_score_and_the_verdict(world: World)
     assert "normalised: permohonan pengembangan aplikasi antrian puskesmas" in out
     assert "'pembutan' as 'pembuatan' (typo, 1 edit)" in out
     assert "verdict: request" in out and "standing: case" in out
+    with_year = world.run("case", "explain", world.ids["request"], "--year",
+                          str(world.year % 100)).stdout
+    assert with_year == out
     doc = json.loads(world.run("case", "explain", world.case_id("reply"), "--json").stdout)
     assert doc["recognition"]["verdict"] == "none"
     assert doc["recognition"]["score"] == 0
