@@ -14,7 +14,7 @@ from bridge.services.cycle import CycleReport
 
 
 class LedgerCollector(Collector):
-    """Quarantine size, cases per step, overdue cases, returned invitations and the outbox."""
+    """The ledger's gauges: quarantine, cases, overdue, returned invitations, review, outbox."""
 
     def __init__(self, open_ledger: Callable[[], Ledger]) -> None:
         """``open_ledger`` gives a connection usable in the scraping thread."""
@@ -37,6 +37,9 @@ class LedgerCollector(Collector):
                 "bridge_invitations_returned",
                 "Cases whose invitation draft its signer returned, not yet sent again",
                 value=ledger.returned_invitations())
+            yield GaugeMetricFamily("bridge_review_queue",
+                                    "Letters waiting for a person to say whether they are requests",
+                                    value=ledger.review_count())
             outbox = GaugeMetricFamily("bridge_outbox", "Pushes by state", labels=["state"])
             for state, count in ledger.outbox_counts().items():
                 outbox.add_metric([state.value], count)

@@ -20,6 +20,7 @@ from bridge.domain.records import (
     QuarantineRecord,
     StoreResult,
 )
+from bridge.domain.review import Decision, ReviewEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +297,44 @@ class Ledger(Protocol):
 
     def requeue(self, entry_id: int) -> bool:
         """An operator's retry of a failed push."""
+        ...
+
+    # -- operators' decisions and the review queue -------------------------------------------
+
+    def record_decision(self, decision: Decision) -> list[OutboxEntry]:
+        """Store a decision (history, queue, dirty mark, pushes); return pushes it cancelled."""
+        ...
+
+    def cancel_pushes(self, case_id: str) -> list[OutboxEntry]:
+        """Cancel a case's pushes not yet sent; return them as they were."""
+        ...
+
+    def revive_pushes(self, case_id: str) -> int:
+        """Bring a case's cancelled pushes back, in doubt; return how many."""
+        ...
+
+    def decisions_for(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], Decision]:
+        """The latest decision on each of these letters."""
+        ...
+
+    def decisions(self, year: int | None = None, surat_id: str | None = None) -> list[Decision]:
+        """Every decision (on one letter, if given), oldest first."""
+        ...
+
+    def queued_for(self, keys: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+        """Which of these letters wait in the review queue."""
+        ...
+
+    def review_queue(self) -> list[ReviewEntry]:
+        """The letters waiting for a decision, longest waiting first."""
+        ...
+
+    def review_entry(self, year: int, surat_id: str) -> ReviewEntry | None:
+        """One letter's place in the review queue, if it waits there."""
+        ...
+
+    def review_count(self) -> int:
+        """How many letters wait for a decision."""
         ...
 
     def acquire_lease(self, name: str, holder: str, ttl: timedelta,

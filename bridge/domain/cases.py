@@ -46,14 +46,15 @@ disposition anomalies of ``sop.toml`` (shipped: ``disposed_to_other_division``,
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
 from bridge.domain.calendar import WorkingCalendar
 from bridge.domain.invitations import Invitation, InvitationStatus
 from bridge.domain.items import Disposition, Letter
-from bridge.domain.recognition import Recogniser, Role, Verdict
+from bridge.domain.recognition import Recognition, Role, Verdict
+from bridge.domain.review import Decision
 from bridge.domain.sop import Sop, StepDef, TriggerKind
 
 LETTER_MISSING = "letter_missing"
@@ -91,8 +92,9 @@ class Case:
     overdue: bool
     overdue_steps: tuple[int, ...]  # steps reached late, and the next step once past due
     anomalies: tuple[str, ...]  # sorted short codes
-    reason: str  # why this is a case: the recognition rule's verdict
+    reason: str  # why this is a case: the recognition rule's verdict, or an operator's decision
     invitation: Invitation | None = None  # the latest invitation drafted for it
+    score: float = 1.0  # how sure recognition was (an operator's opening counts as sure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,26 +112,33 @@ def derive_case(
     letter: Letter | None,
     dispositions: Sequence[Disposition],
     *,
-    recogniser: Recogniser,
+    recogniser: Recognition,
     sop: Sop,
     calendar: WorkingCalendar,
     now: datetime,
     invitation: Invitation | None = None,
+    decision: Decision | None = None,
 ) -> Case | None:
     """The case of one letter from everything known about it, or None when it is no case.
 
     ``dispositions`` are those of this letter (``surat_id`` equal to the letter's id); their
     order does not matter. ``invitation`` is the latest invitation drafted for it, if any.
     Naive datetimes are read in the calendar's time zone.
+    ``decision``: an operator's latest decision on the letter, which wins over recognition.
     """
     surat_id = _surat_id(letter, dispositions)
     if surat_id is None:
         return None
+    if decision is not None and not decision.action.opens:
+        return None  # dismissed or rejected by a person
+    opened = decision is not None and decision.action.opens
     # No `may_be_case` here: its caller (the case tracker) asks it before building the items
     # at all; asking again would recognise every case's texts twice. Without it the answer is
     # the same: `_recognise` finds no verdict.
     seen = _sorted_seen(dispositions, recogniser, calendar)
     verdict, anomalies = _recognise(letter, seen, recogniser)
+    if opened and decision is not None and verdict is None:
+        verdict, anomalies = Verdict(True, "decision", decision.describe(), 1.0), set()
     if verdict is None:
         return None
     steps = _steps_reached(letter, seen, sop, calendar, invitation)
@@ -157,11 +166,12 @@ def derive_case(
         anomalies=tuple(sorted(anomalies)),
         reason=verdict.reason,
         invitation=invitation,
+        score=verdict.score,
     )
 
 
 def may_be_case(perihal: str | None, instructions: Iterable[str | None], *, has_letter: bool,
-                recogniser: Recogniser) -> bool:
+                recogniser: Recognition) -> bool:
     """Whether the items of one letter can make a case at all, from their texts alone.
 
     A shortcut for callers that hold the texts before the items (most letters are no request,
@@ -187,7 +197,7 @@ def _surat_id(letter: Letter | None, dispositions: Sequence[Disposition]) -> str
 
 
 def _sorted_seen(
-    dispositions: Sequence[Disposition], recogniser: Recogniser, calendar: WorkingCalendar
+    dispositions: Sequence[Disposition], recogniser: Recognition, calendar: WorkingCalendar
 ) -> tuple[_Seen, ...]:
     """Dispositions with their roles, in one canonical order whatever order they came in.
 
@@ -199,7 +209,7 @@ def _sorted_seen(
     return tuple(seen)
 
 
-def _seen(item: Disposition, recogniser: Recogniser, calendar: WorkingCalendar) -> _Seen:
+def _seen(item: Disposition, recogniser: Recognition, calendar: WorkingCalendar) -> _Seen:
     from_role = recogniser.role_of(item.dari_jabatan)
     to_role = recogniser.role_of(item.kepada_jabatan)
     return _Seen(item, calendar.localise(item.created_at), from_role, to_role)
@@ -211,11 +221,11 @@ def _canonical_key(seen: _Seen) -> tuple[datetime, str, str, str, str]:
 
 
 def _recognise(
-    letter: Letter | None, seen: tuple[_Seen, ...], recogniser: Recogniser
+    letter: Letter | None, seen: tuple[_Seen, ...], recogniser: Recognition
 ) -> tuple[Verdict | None, set[str]]:
     """Why this is a case (None when it is not), and the anomalies that choice implies."""
     if letter is not None:
-        verdict = recogniser.request_verdict(letter)
+        verdict = recogniser.subject_verdict(letter.perihal)
         if verdict.matched:
             return verdict, set()
     for entry in seen:
@@ -223,7 +233,7 @@ def _recognise(
         if instruction.matched:
             code = RECOGNISED_FROM_DISPOSITION if letter is not None else LETTER_MISSING
             reason = f"disposisi:{entry.item.id}: {instruction.reason}"
-            return Verdict(True, instruction.rule, reason), {code}
+            return replace(instruction, reason=reason), {code}
     return None, set()
 
 

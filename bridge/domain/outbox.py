@@ -29,6 +29,7 @@ class OutboxState(StrEnum):
     IN_DOUBT = "in_doubt"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # its case was dismissed before it was sent
 
 
 def push_ref(year: int, surat_id: str, action: PushAction, step: int, attempt: int = 1) -> str:

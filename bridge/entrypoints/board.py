@@ -67,6 +67,7 @@ PUSH_LABELS = {
     OutboxState.IN_DOUBT: "belum pasti terkirim",
     OutboxState.SENT: "terkirim",
     OutboxState.FAILED: "gagal",
+    OutboxState.CANCELLED: "dibatalkan",
 }
 
 

@@ -14,7 +14,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from bridge import __version__
-from bridge.entrypoints import cases_cli, ops_cli, outbox_cli
+from bridge.entrypoints import cases_cli, ops_cli, outbox_cli, review_cli
 from bridge.entrypoints.context import BRIDGE, LEDGER
 from bridge.entrypoints.output import fail, print_table
 from bridge.errors import BridgeError, ConfigurationError, MappingError
@@ -94,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=_cmd_status, needs=LEDGER)
 
     cases_cli.add_commands(commands)
+    review_cli.add_commands(commands)
     outbox_cli.add_commands(commands)
     ops_cli.add_commands(commands)
 
@@ -116,7 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler: Callable[[Any, argparse.Namespace], int] = args.handler
     try:
-        context = _ledger_access() if getattr(args, "needs", BRIDGE) == LEDGER else _bridge()
+        needs = getattr(args, "needs", BRIDGE)
+        if callable(needs):  # a command whose needs depend on its arguments (`case ID|explain`)
+            needs = needs(args)
+        context = _ledger_access() if needs == LEDGER else _bridge()
     except (ConfigurationError, MappingError) as exc:
         fail(str(exc))
         return EXIT_CONFIG

@@ -66,9 +66,11 @@ def add_commands(commands: Any) -> None:
                                  description="Tools over the ledger.")
     ledger_actions = ledger.add_subparsers(dest="ledger_action", metavar="ACTION", required=True)
     export = ledger_actions.add_parser(
-        "export", help="write items, cases, outbox and quarantine as JSON lines",
-        description="One JSON object per line, each with a \"type\" of item, case, outbox or "
-                    "quarantine. Items carry the raw payload as received.",
+        "export", help="write items, cases, outbox, decisions, review queue and quarantine "
+                       "as JSON lines",
+        description="One JSON object per line, each with a \"type\" of item, case, outbox, "
+                    "decision (an operator's, with who, when, why), review (a letter waiting "
+                    "for one) or quarantine. Items carry the raw payload as received.",
     )
     export.add_argument("--output", "-o", type=Path, metavar="FILE",
                         help="write to FILE instead of stdout")
@@ -278,6 +280,13 @@ def _export(access: LedgerAccess, out: TextIO) -> int:
                "action": e.intent.action.value, "step": e.intent.step, "state": e.state.value,
                "attempts": e.attempts, "remote_id": e.remote_id, "last_error": e.last_error,
                "body": e.intent.body})
+    for d in ledger.decisions():
+        write({"type": "decision", "case_id": d.case_id, "year": d.year, "surat_id": d.surat_id,
+               "action": d.action.value, "by": d.by, "at": d.at.isoformat(), "reason": d.reason})
+    for r in ledger.review_queue():
+        write({"type": "review", "case_id": r.case_id, "year": r.year, "surat_id": r.surat_id,
+               "perihal": r.perihal, "asal_surat": r.asal_surat, "score": r.score, "why": r.why,
+               "queued_at": r.queued_at.isoformat()})
     for q in ledger.quarantined():
         write({"type": "quarantine", "id": q.id, "list": q.record.kind.value,
                "year": q.record.year, "source_id": q.record.source_id,

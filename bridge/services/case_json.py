@@ -28,6 +28,7 @@ def case_document(case: Case) -> dict[str, Any]:
         "anomalies": list(case.anomalies),
         "reason": case.reason,
         "invitation": invitation_document(case.invitation),
+        "score": case.score,
     }
 
 
@@ -79,6 +80,7 @@ def case_from_document(doc: dict[str, Any]) -> Case:
         anomalies=tuple(doc.get("anomalies", ())),
         reason=doc.get("reason", ""),
         invitation=invitation_from_document(doc.get("invitation")),
+        score=float(doc.get("score", 1.0)),
     )
 
 
@@ -101,6 +103,7 @@ def case_line(doc: dict[str, Any], *, overdue: bool | None = None) -> dict[str, 
         "registered_at": doc.get("registered_at"),
         "reason": doc.get("reason"),
         "invitation": doc.get("invitation"),
+        "score": doc.get("score", 1.0),
     }
 
 

@@ -81,11 +81,21 @@ class CaseDetail:
         """The object ``bridge case ID --json`` prints."""
         return {
             **self.line,
-            "history": [{"at": h.at.isoformat(), "kind": h.kind, "description": h.description,
-                         "source": h.source} for h in self.history],
-            "pushes": [{"id": e.id, "ref": e.intent.ref, "state": e.state.value,
-                        "remote_id": e.remote_id} for e in self.pushes],
+            "history": [history_json(h) for h in self.history],
+            "pushes": [push_json(e) for e in self.pushes],
         }
+
+
+def history_json(h: HistoryRow) -> dict[str, Any]:
+    """One change of a case, as ``bridge case ID --json`` prints it."""
+    return {"at": h.at.isoformat(), "kind": h.kind, "description": h.description,
+            "source": h.source}
+
+
+def push_json(e: OutboxEntry) -> dict[str, Any]:
+    """One push of a case, as ``bridge case ID --json`` prints it."""
+    return {"id": e.id, "ref": e.intent.ref, "state": e.state.value, "remote_id": e.remote_id,
+            "sent_at": e.sent_at.isoformat() if e.sent_at else None}
 
 
 def case_detail(ledger: Ledger, case_id: str) -> CaseDetail | None:

@@ -173,6 +173,8 @@ def test_migration_4_renames_the_outbox_state_sending_to_in_doubt(tmp_path: Path
         # What migrations 5 on created did not exist in a ledger of version 3.
         conn.execute("DROP TABLE invitations")
         conn.execute("DROP TABLE polled_years")
+        conn.execute("DROP TABLE decisions")
+        conn.execute("DROP TABLE review_queue")
     store = SqliteLedger(path)
     assert store.migrate() == CURRENT_VERSION
     by_ref = {e.intent.ref: e.state for e in store.outbox_entries()}

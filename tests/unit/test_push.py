@@ -1020,7 +1020,7 @@ def test_outbox_counts_after_a_mixed_run(
     make_pusher().run()
     counts = ledger.outbox_counts()
     assert counts == {OutboxState.PENDING: 0, OutboxState.IN_DOUBT: 1, OutboxState.SENT: 1,
-                      OutboxState.FAILED: 1}
+                      OutboxState.FAILED: 1, OutboxState.CANCELLED: 0}
     assert Counter(m for m, _, _ in server.events) == Counter({"POST": 3, "GET": 1})
 
 

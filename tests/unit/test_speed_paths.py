@@ -235,16 +235,16 @@ def test_derive_case_leaves_the_shortcut_to_its_caller(mappings, parsers, monkey
     assert case is not None and case.step == 1
 
 
-def test_verdicts_are_memoised_and_the_memo_is_bounded(monkeypatch) -> None:
-    from bridge.domain import recognition
+def test_verdicts_are_memoised_and_the_memo_is_bounded() -> None:
+    from bridge.services.memo import MemoisedRecognition
 
-    rec = load_sop_mappings(MAPPINGS).recogniser  # a recogniser of its own
+    # The memo lives outside the recogniser, in functools.lru_cache (issue 13).
+    rec = MemoisedRecognition(load_sop_mappings(MAPPINGS).recogniser, size=3)
     first = rec.subject_verdict("Permohonan Pembuatan Aplikasi SIMPEG")
     assert rec.subject_verdict("Permohonan Pembuatan Aplikasi SIMPEG") is first
-    monkeypatch.setattr(recognition, "_VERDICT_MEMO_LIMIT", 3)
     for n in range(10):
         assert not rec.subject_verdict(f"Undangan {n}")
-    assert len(rec._subject_memo) <= 3
+    assert rec._subject.cache_info().currsize <= 3
     assert rec.subject_verdict("Permohonan Pembuatan Aplikasi SIMPEG") == first
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from bridge.adapters.ledger.base import SqlBase, from_iso, iso, now_utc
 from bridge.domain.records import CaseRow, CaseWrite, HistoryRow
+from bridge.domain.review import ReviewEntry
 
 _IN_CHUNK = 400
 _BREACH_CHUNK = 200  # four values a row: stays under SQLite's bound-variable limit
@@ -63,6 +64,8 @@ class CaseStore(SqlBase):
         kept = [_case_params(w.row) for w in writes if w.row is not None]
         history = [(f"{w.year}-{w.surat_id}", iso(h.at), h.kind, h.description, h.source)
                    for w in writes for h in w.history]
+        queued = [_queue_params(w.review) for w in writes if w.review is not None]
+        unqueued = [(w.year, w.surat_id) for w in writes if w.unqueue]
         with self._transaction() as cur:
             self._may_lose_on_crash(cur)
             if gone:
@@ -73,6 +76,11 @@ class CaseStore(SqlBase):
                 cur.executemany(
                     self._sql("INSERT INTO case_history (case_id, at, kind, description, source) "
                               "VALUES (?, ?, ?, ?, ?)"), history)
+            if queued:
+                cur.executemany(self._sql(UPSERT_QUEUE), queued)
+            if unqueued:
+                cur.executemany(
+                    self._sql("DELETE FROM review_queue WHERE year = ? AND surat_id = ?"), unqueued)
             if writes:
                 cur.executemany(
                     self._sql("DELETE FROM dirty_cases WHERE year = ? AND surat_id = ?"),
@@ -208,6 +216,19 @@ def _case_filter(step: int | None, overdue: bool | None) -> tuple[str, list[Any]
         where.append("overdue = ?")
         params.append(int(overdue))
     return (f"WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def _queue_params(entry: ReviewEntry) -> tuple[Any, ...]:
+    return (entry.year, entry.surat_id, entry.perihal, entry.asal_surat, entry.score,
+            entry.why, iso(entry.queued_at))
+
+
+UPSERT_QUEUE = (
+    "INSERT INTO review_queue (year, surat_id, perihal, asal_surat, score, why, queued_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (year, surat_id) DO UPDATE SET "
+    "perihal = excluded.perihal, asal_surat = excluded.asal_surat, score = excluded.score, "
+    "why = excluded.why"
+)
 
 
 def _case_params(row: CaseRow) -> tuple[Any, ...]:

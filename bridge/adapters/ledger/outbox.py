@@ -9,7 +9,7 @@ from typing import Any
 from bridge.adapters.ledger.base import SqlBase, from_iso, iso, now_utc
 from bridge.domain.outbox import OutboxEntry, OutboxIntent, OutboxState, PushAction
 
-_COLUMNS = ("id, ref, case_id, year, surat_id, action, step, body, state, attempts, remote_id, "
+COLUMNS = ("id, ref, case_id, year, surat_id, action, step, body, state, attempts, remote_id, "
             "last_error, created_at, updated_at, sent_at")
 
 
@@ -115,8 +115,8 @@ class OutboxStore(SqlBase):
             return bool(cur.rowcount)
 
     def _entries(self, where: str, params: tuple[Any, ...]) -> list[OutboxEntry]:
-        rows = self._query(self._sql(f"SELECT {_COLUMNS} FROM outbox {where}"), params)  # noqa: S608
-        return [_entry(row) for row in rows]
+        rows = self._query(self._sql(f"SELECT {COLUMNS} FROM outbox {where}"), params)  # noqa: S608
+        return [entry_of(row) for row in rows]
 
     # -- leases ---------------------------------------------------------------------------
 
@@ -157,7 +157,8 @@ class OutboxStore(SqlBase):
                         (name, holder))
 
 
-def _entry(row: tuple[Any, ...]) -> OutboxEntry:
+def entry_of(row: tuple[Any, ...]) -> OutboxEntry:
+    """An outbox row (the columns of ``COLUMNS``) as an entry."""
     created = from_iso(row[12])
     updated = from_iso(row[13])
     assert created is not None and updated is not None  # noqa: S101 - NOT NULL columns

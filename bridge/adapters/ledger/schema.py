@@ -181,6 +181,30 @@ MIGRATIONS: tuple[str, ...] = (
         decided_at TEXT NOT NULL
     );
     """,
+    # 7: operators' decisions on letters (who, when, why; the latest wins) and the letters
+    # waiting for one (the review queue).
+    """
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        year INTEGER NOT NULL,
+        surat_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        decided_by TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX decisions_letter ON decisions (year, surat_id, id);
+    CREATE TABLE review_queue (
+        year INTEGER NOT NULL,
+        surat_id TEXT NOT NULL,
+        perihal TEXT,
+        asal_surat TEXT,
+        score REAL NOT NULL,
+        why TEXT NOT NULL,
+        queued_at TEXT NOT NULL,
+        PRIMARY KEY (year, surat_id)
+    );
+    """,
 )
 
 CURRENT_VERSION = len(MIGRATIONS)
