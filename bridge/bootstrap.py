@@ -5,30 +5,41 @@ Nothing else in the package reads the environment or opens a connection.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-
-import httpx
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bridge.adapters.ledger import open_ledger
-from bridge.adapters.sisumaker.client import RetryPolicy, SisumakerClient
-from bridge.config.profile import Profile, load_profile
-from bridge.config.push_mapping import PushMapping, load_push_mapping
-from bridge.config.settings import Settings
-from bridge.config.sop_mapping import SopMappings, load_sop_mappings
+from bridge.config.environment import (
+    ledger_location_from_environment,
+    mappings_dir_from_environment,
+)
 from bridge.domain.items import ListKind
 from bridge.logs import Redactor
-from bridge.ports import Ledger
-from bridge.services.cycle import WORK_LEASE, Cycle
-from bridge.services.intents import IntentBuilder
-from bridge.services.lease import Lease
-from bridge.services.parse import ItemParser
-from bridge.services.poll import ListPoller, PollConfig
-from bridge.services.push import Pusher, PushPolicy
-from bridge.services.resync import Progress, Resync
 from bridge.services.stop import StopSignal
-from bridge.services.sync import SyncConfig, SyncService
-from bridge.services.tracking import CaseTracker
+
+if TYPE_CHECKING:
+    import httpx
+
+    from bridge.adapters.sisumaker.client import SisumakerClient
+    from bridge.config.profile import Profile
+    from bridge.config.push_mapping import PushMapping
+    from bridge.config.settings import Settings
+    from bridge.config.sop_mapping import SopMappings
+    from bridge.domain.sop import Sop
+    from bridge.ports import Ledger
+    from bridge.services.cycle import Cycle
+    from bridge.services.intents import IntentBuilder
+    from bridge.services.parse import ItemParser
+    from bridge.services.poll import ListPoller
+    from bridge.services.resync import Progress, Resync
+    from bridge.services.sync import SyncService
+    from bridge.services.tracking import CaseTracker
+
+# The modules of the Sisumaker client, the services and the mapping files cost most of a
+# command's start-up (httpx, tenacity, pydantic); each is imported by the method that builds
+# from it, so that a command that only reads the ledger does not pay for them.
 
 
 @dataclass
@@ -43,6 +54,8 @@ class Bridge:
     stop: StopSignal = field(default_factory=StopSignal)
     redactor: Redactor = field(default_factory=Redactor)
     transport: httpx.BaseTransport | None = None
+    # The time deadlines are judged by (the demo moves it ahead to show signatures arrive).
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _client: SisumakerClient | None = None
     _poller: ListPoller | None = None
     _sync: SyncService | None = None
@@ -53,6 +66,8 @@ class Bridge:
 
     def parsers(self) -> dict[ListKind, ItemParser]:
         """One parser per list, from the profile."""
+        from bridge.services.parse import ItemParser
+
         return {
             kind: ItemParser(kind, self.profile.lists[kind], zone=self.profile.zone,
                              max_chars=self.profile.max_field_chars)
@@ -67,6 +82,8 @@ class Bridge:
 
     def client_for(self, profile: Profile) -> SisumakerClient:
         """A new client with another API profile (``bridge probe`` tries corrections)."""
+        from bridge.adapters.sisumaker.client import RetryPolicy, SisumakerClient
+
         url, username, password = self.settings.require_sisumaker()
         self.redactor.add(password.get_secret_value())
         return SisumakerClient(
@@ -84,6 +101,8 @@ class Bridge:
 
     def poller(self) -> ListPoller:
         """The list poller (one per process)."""
+        from bridge.services.poll import ListPoller, PollConfig
+
         if self._poller is None:
             settings = self.settings
             self._poller = ListPoller(
@@ -96,6 +115,8 @@ class Bridge:
 
     def sync_service(self) -> SyncService:
         """The sync service over the client and the ledger (one per process)."""
+        from bridge.services.sync import SyncConfig, SyncService
+
         if self._sync is None:
             settings = self.settings
             config = SyncConfig(
@@ -104,6 +125,7 @@ class Bridge:
                 previous_year_weeks=settings.previous_year_weeks,
                 full_sync_hour=settings.full_sync_hour,
                 directory_template=self.profile.auth.directory_template,
+                open_below_step=self.sop.sop.invitation_step,
             )
             self._sync = SyncService(self.client(), self.ledger, self.poller(), config,
                                      stop=self.stop)
@@ -111,21 +133,33 @@ class Bridge:
 
     def resync(self, progress: Progress | None = None) -> Resync:
         """The reading steps of manual resyncs."""
+        from bridge.services.resync import Resync
+
         return Resync(self.ledger, self.poller(), self.sync_service(), self.profile.zone,
                       progress=progress)
 
     def tracker(self) -> CaseTracker:
         """Case tracking over the ledger, with pushes computed when pushing is on."""
-        return CaseTracker(self.ledger, self.sop, intents=self.intents())
+        from bridge.services.tracking import CaseTracker
+
+        return CaseTracker(self.ledger, self.sop, intents=self.intents(), now=self.now)
 
     def intents(self) -> IntentBuilder | None:
         """The push wording, or None when BRIDGE_PUSH_ENABLED is false."""
+        from bridge.services.intents import IntentBuilder
+
         if not self.settings.push_enabled:
             return None
-        return IntentBuilder(self.push, self.profile.push, self.sop.sop, self.sop.calendar)
+        return IntentBuilder(self.push, self.profile.push, self.sop.sop, self.sop.calendar,
+                             now=self.now)
 
     def cycle(self, *, dry_run: bool = False, pushes_per_round: int | None = None) -> Cycle:
         """Sync, cases and push, under the work lease."""
+        from bridge.services.cycle import WORK_LEASE, Cycle
+        from bridge.services.invitations import InvitationWatcher
+        from bridge.services.lease import Lease
+        from bridge.services.push import Pusher, PushPolicy
+
         sync = self.sync_service()
         intents = self.intents()
         lease = Lease(self.ledger, WORK_LEASE, timedelta(minutes=10), stop=self.stop)
@@ -136,7 +170,10 @@ class Bridge:
                                               resend_after=self._resend_after()))
         tracker = self.tracker()
         self.poller().idle = tracker.derive_some
-        cycle = Cycle(self.ledger, sync, tracker, pusher, intents, lease, dry_run=dry_run)
+        watcher = InvitationWatcher(self.client(), self.ledger, sync.year_dir, stop=self.stop,
+                                    now=self.now)
+        cycle = Cycle(self.ledger, sync, tracker, pusher, intents, lease, dry_run=dry_run,
+                      watcher=watcher)
         if pusher is not None:
             pusher.on_sent = cycle.after_sent
         return cycle
@@ -155,9 +192,45 @@ class Bridge:
 def build(settings: Settings, *, redactor: Redactor | None = None,
           transport: httpx.BaseTransport | None = None) -> Bridge:
     """Load the mapping files and open the ledger; raises a BridgeError naming what is wrong."""
+    from bridge.config.profile import load_profile
+    from bridge.config.push_mapping import load_push_mapping
+    from bridge.config.sop_mapping import load_sop_mappings
+
     profile = load_profile(settings.mappings_dir)
     sop = load_sop_mappings(settings.mappings_dir)
     push = load_push_mapping(settings.mappings_dir, max_meeting_days=sop.sop.working_days(5))
     ledger = open_ledger(settings.ledger_location)
+    redactor = redactor or Redactor()
+    if settings.board_token is not None:
+        redactor.add(settings.board_token.get_secret_value())
     return Bridge(settings=settings, profile=profile, sop=sop, push=push, ledger=ledger,
-                  redactor=redactor or Redactor(), transport=transport)
+                  redactor=redactor, transport=transport)
+
+
+@dataclass
+class LedgerAccess:
+    """The ledger alone, for the commands that only read it (``status``, ``cases``, ...)."""
+
+    location: str
+    ledger: Ledger
+
+    def close(self) -> None:
+        """Close the ledger."""
+        self.ledger.close()
+
+
+def open_ledger_for_reading() -> LedgerAccess:
+    """Open the ledger named by BRIDGE_LEDGER_URL or BRIDGE_DATA_DIR, reading no other setting.
+
+    No mapping file is loaded and nothing but the ledger's modules is imported: these
+    commands answer in a fraction of the time the settings, mappings and client take.
+    """
+    location = ledger_location_from_environment()
+    return LedgerAccess(location=location, ledger=open_ledger(location))
+
+
+def load_sop_for_reading() -> Sop:
+    """The SOP's steps from ``sop.toml`` (in BRIDGE_MAPPINGS_DIR), validated, for ``bridge case ID``."""
+    from bridge.config.sop_mapping import SOP_FILE, load_sop
+
+    return load_sop(mappings_dir_from_environment() / SOP_FILE)

@@ -39,8 +39,23 @@ class RetriableApiError(ApiError):
         self.retry_after = retry_after
 
 
+class RateLimitedApiError(RetriableApiError):
+    """The server did not process the request (429): it took nothing; call again after its wait.
+
+    After a POST, nothing needs looking up: the write certainly did not happen.
+    """
+
+
 class FatalApiError(ApiError):
     """A failure that repeating the same call will not fix (4xx, rejected login)."""
+
+
+class RefusedApiError(FatalApiError):
+    """The server answered and refused the request (a 4xx, or an answer with status 0).
+
+    It took nothing, and the same request would be refused again: a push so answered waits
+    for an operator, with nothing to look up.
+    """
 
 
 class AuthenticationError(FatalApiError):

@@ -6,12 +6,12 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
-from typing import Any, Literal, TextIO
-
-import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from bridge.domain.text import printable
+
+if TYPE_CHECKING:
+    from structlog.typing import EventDict, Processor, WrappedLogger
 
 REDACTED = "<redacted>"
 _SECRET_KEYS = re.compile(r"password|passwd|secret|token|authori[sz]ation|cookie", re.IGNORECASE)
@@ -80,6 +80,9 @@ def configure_logging(
     stream: TextIO | None = None,
 ) -> Redactor:
     """Configure structlog once for the process; return the redactor to register secrets."""
+    # Imported here: the commands that only read the ledger log nothing and skip its 0.1 s.
+    import structlog  # noqa: PLC0415
+
     redactor = redactor or Redactor()
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,

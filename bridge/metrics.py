@@ -14,7 +14,7 @@ from bridge.services.cycle import CycleReport
 
 
 class LedgerCollector(Collector):
-    """Quarantine size, cases per step, overdue cases and the outbox, read at scrape time."""
+    """The ledger's gauges: quarantine, cases, overdue, returned invitations, review, outbox."""
 
     def __init__(self, open_ledger: Callable[[], Ledger]) -> None:
         """``open_ledger`` gives a connection usable in the scraping thread."""
@@ -33,6 +33,13 @@ class LedgerCollector(Collector):
             yield per_step
             yield GaugeMetricFamily("bridge_cases_overdue", "Cases whose next step is overdue",
                                     value=len(ledger.list_cases(overdue=True)))
+            yield GaugeMetricFamily(
+                "bridge_invitations_returned",
+                "Cases whose invitation draft its signer returned, not yet sent again",
+                value=ledger.returned_invitations())
+            yield GaugeMetricFamily("bridge_review_queue",
+                                    "Letters waiting for a person to say whether they are requests",
+                                    value=ledger.review_count())
             outbox = GaugeMetricFamily("bridge_outbox", "Pushes by state", labels=["state"])
             for state, count in ledger.outbox_counts().items():
                 outbox.add_metric([state.value], count)

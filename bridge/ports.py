@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bridge.domain.items import ListKind, YearDir
+from bridge.domain.invitations import DraftStatus, Invitation
+from bridge.domain.items import ListKind, PolledYear, YearDir
 from bridge.domain.outbox import OutboxEntry, OutboxIntent, OutboxState
 from bridge.domain.records import (
     CaseRow,
@@ -19,6 +20,7 @@ from bridge.domain.records import (
     QuarantineRecord,
     StoreResult,
 )
+from bridge.domain.review import Decision, ReviewEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,10 @@ class SisumakerApi(Protocol):
 
     def find_letter(self, year: YearDir, ref: str) -> str | None:
         """The id of the draft letter carrying ``ref``, or None."""
+        ...
+
+    def draft_status(self, year: YearDir, ref: str) -> DraftStatus | None:
+        """Where the draft letter carrying ``ref`` stands with its signer, or None if unknown."""
         ...
 
     @property
@@ -195,8 +201,14 @@ class Ledger(Protocol):
         """Overdue cases by case id, the first ``limit`` after ``after`` (to walk them all)."""
         ...
 
-    def list_cases(self, *, step: int | None = None, overdue: bool | None = None) -> list[CaseRow]:
-        """Cases, filtered by step and overdue state."""
+    def list_cases(self, *, step: int | None = None, overdue: bool | None = None,
+                   limit: int | None = None, offset: int = 0) -> list[CaseRow]:
+        """Cases, filtered by step and overdue state; ``limit`` of them from ``offset``."""
+        ...
+
+    def count_cases(self, *, step: int | None = None,
+                    overdue: bool | None = None) -> tuple[int, int]:
+        """How many cases pass the filters, and how many of those are overdue."""
         ...
 
     def case_history(self, case_id: str) -> list[HistoryRow]:
@@ -215,6 +227,44 @@ class Ledger(Protocol):
         """Remember several SLA breaches in one transaction; for each, True only the first time."""
         ...
 
+    # -- invitations ------------------------------------------------------------------------
+
+    def record_invitation(self, year: int, surat_id: str, invitation: Invitation) -> bool:
+        """Remember a draft just sent (waiting for its signer); False if already known."""
+        ...
+
+    def settle_invitation(self, ref: str, answer: DraftStatus) -> bool:
+        """Record a waiting draft's signature or return; False if it was not waiting."""
+        ...
+
+    def waiting_invitations(self, limit: int = 1000) -> list[tuple[int, str, Invitation]]:
+        """(year, letter id, draft) of each open case's newest draft still waiting."""
+        ...
+
+    def case_invitations(self, year: int, surat_ids: Sequence[str]) -> dict[str, Invitation]:
+        """The newest draft of each of these letters' cases, by letter id."""
+        ...
+
+    def invitation(self, ref: str) -> Invitation | None:
+        """One draft by its ref."""
+        ...
+
+    def returned_invitations(self) -> int:
+        """Cases whose newest draft was returned by its signer and not sent again."""
+        ...
+
+    def open_case_years(self, below_step: int) -> dict[int, int]:
+        """Per year directory, how many cases stand below ``below_step``."""
+        ...
+
+    def record_polled_years(self, plan: Sequence[PolledYear], at: datetime) -> None:
+        """Replace the record of the year directories polled, and why."""
+        ...
+
+    def polled_years(self) -> tuple[list[PolledYear], datetime | None]:
+        """The year directories the last round chose, and when it chose them."""
+        ...
+
     # -- outbox and leases ----------------------------------------------------------------
 
     def enqueue(self, intents: list[OutboxIntent]) -> int:
@@ -225,8 +275,9 @@ class Ledger(Protocol):
         """Pending and in-doubt pushes, oldest first."""
         ...
 
-    def outbox_entries(self, state: OutboxState | None = None) -> list[OutboxEntry]:
-        """Every push (of one state, if given)."""
+    def outbox_entries(self, state: OutboxState | None = None, *,
+                       case_id: str | None = None) -> list[OutboxEntry]:
+        """Every push (of one state, of one case, if given)."""
         ...
 
     def outbox_entry(self, entry_id: int) -> OutboxEntry | None:
@@ -255,6 +306,44 @@ class Ledger(Protocol):
 
     def requeue(self, entry_id: int) -> bool:
         """An operator's retry of a failed push."""
+        ...
+
+    # -- operators' decisions and the review queue -------------------------------------------
+
+    def record_decision(self, decision: Decision) -> list[OutboxEntry]:
+        """Store a decision (history, queue, dirty mark, pushes); return pushes it cancelled."""
+        ...
+
+    def cancel_pushes(self, case_id: str) -> list[OutboxEntry]:
+        """Cancel a case's pushes not yet sent; return them as they were."""
+        ...
+
+    def revive_pushes(self, case_id: str) -> int:
+        """Bring a case's cancelled pushes back, in doubt; return how many."""
+        ...
+
+    def decisions_for(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], Decision]:
+        """The latest decision on each of these letters."""
+        ...
+
+    def decisions(self, year: int | None = None, surat_id: str | None = None) -> list[Decision]:
+        """Every decision (on one letter, if given), oldest first."""
+        ...
+
+    def queued_for(self, keys: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+        """Which of these letters wait in the review queue."""
+        ...
+
+    def review_queue(self) -> list[ReviewEntry]:
+        """The letters waiting for a decision, longest waiting first."""
+        ...
+
+    def review_entry(self, year: int, surat_id: str) -> ReviewEntry | None:
+        """One letter's place in the review queue, if it waits there."""
+        ...
+
+    def review_count(self) -> int:
+        """How many letters wait for a decision."""
         ...
 
     def acquire_lease(self, name: str, holder: str, ttl: timedelta,

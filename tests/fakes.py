@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bridge.domain.invitations import DraftStatus, InvitationStatus
 from bridge.domain.items import ListKind, YearDir
+from bridge.errors import ApiError
 from bridge.ports import RawPage
 
 Y26 = YearDir(2026, "/surattangsel26")
+_WAITING = InvitationStatus.WAITING
 BASE = datetime(2026, 11, 20, 8, 0, 0)
 
 
@@ -63,6 +66,10 @@ class FakeSisumaker:
     stuck_cursor: str | None = None  # a server that always answers this next cursor
     cursors: list[str | None] = field(default_factory=list)
     requests: int = 0
+    # Draft invitations by ref, as their signer left them; an ApiError is raised when asked.
+    drafts: dict[str, DraftStatus | ApiError] = field(default_factory=dict)
+    looked_up: list[str] = field(default_factory=list)
+    posted: list[dict[str, Any]] = field(default_factory=list)  # notes and drafts, in order
 
     def items(self, kind: ListKind, year: int = 2026) -> list[Any]:
         """The list, newest first (mutable: tests insert and remove)."""
@@ -109,6 +116,37 @@ class FakeSisumaker:
         if self.on_fetch is not None:
             self.on_fetch(kind, year.year, page)
         return result
+
+    def post_note(self, year: YearDir, surat_id: str, body: Mapping[str, Any]) -> str:
+        """Record a note; its id."""
+        self.requests += 1
+        self.posted.append(dict(body))
+        return str(len(self.posted))
+
+    def find_note(self, year: YearDir, surat_id: str, ref: str) -> str | None:
+        """The id of a posted note or draft with ``ref``."""
+        self.requests += 1
+        ids = [str(n) for n, body in enumerate(self.posted, 1) if body.get("ref") == ref]
+        return ids[0] if ids else None
+
+    def post_letter(self, year: YearDir, body: Mapping[str, Any]) -> str:
+        """Record a draft, waiting for its signer; its id."""
+        remote = self.post_note(year, "", body)
+        self.drafts.setdefault(str(body.get("ref")), DraftStatus(remote, _WAITING))
+        return remote
+
+    def find_letter(self, year: YearDir, ref: str) -> str | None:
+        """As find_note."""
+        return self.find_note(year, "", ref)
+
+    def draft_status(self, year: YearDir, ref: str) -> DraftStatus | None:
+        """The draft carrying ``ref`` (None: the server has none)."""
+        self.requests += 1
+        self.looked_up.append(ref)
+        answer = self.drafts.get(ref)
+        if isinstance(answer, ApiError):
+            raise answer
+        return answer
 
     @property
     def request_count(self) -> int:

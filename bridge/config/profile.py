@@ -305,6 +305,8 @@ class LookupSpec(PagedSpec):
 
 
 NOTE_FIELDS = ("status", "text")
+DRAFT_FIELDS = ("status", "number", "signed_at", "reason")
+DRAFT_STATUSES = ("waiting", "signed", "returned")
 LETTER_PUSH_FIELDS = ("kind", "to", "subject", "body", "event_time", "place", "signer", "reference")
 
 
@@ -337,6 +339,16 @@ class PushSpec(BaseModel):
         "event_time": "tgl_acara", "place": "tempat", "signer": "penandatangan_jabatan",
         "reference": "id_persuratan_rujukan",
     })
+    # What a draft shows once looked up by its ref: its status word and what comes with it.
+    draft_fields: dict[str, str] = Field(default_factory=lambda: {
+        "status": "status_surat", "number": "nomor_surat", "signed_at": "tgl_ditandatangani",
+        "reason": "catatan_pengembalian",
+    })
+    draft_statuses: dict[str, str] = Field(default_factory=lambda: {
+        "waiting": "Menunggu Tanda Tangan", "signed": "Ditandatangani", "returned": "Dikembalikan",
+    })
+    signed_at_formats: tuple[str, ...] = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
+                                          "%Y-%m-%dT%H:%M:%S")
 
     @field_validator("note_path")
     @classmethod
@@ -376,6 +388,32 @@ class PushSpec(BaseModel):
     @classmethod
     def _known_letter_fields(cls, value: dict[str, str]) -> dict[str, str]:
         return _exactly(value, LETTER_PUSH_FIELDS)
+
+    @field_validator("draft_fields")
+    @classmethod
+    def _known_draft_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        return _exactly(value, DRAFT_FIELDS)
+
+    @field_validator("draft_statuses")
+    @classmethod
+    def _known_draft_statuses(cls, value: dict[str, str]) -> dict[str, str]:
+        words = [word.strip().casefold() for word in value.values()]
+        if any(not word for word in words) or len(set(words)) != len(words):
+            raise ValueError("give three different, non-empty status words")
+        return _exactly(value, DRAFT_STATUSES)
+
+    @field_validator("signed_at_formats")
+    @classmethod
+    def _signed_formats_work(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("give at least one format")
+        sample = datetime(2024, 12, 31, 23, 59, 58)
+        for fmt in value:
+            try:
+                datetime.strptime(sample.strftime(fmt), fmt)
+            except (ValueError, re.error) as exc:
+                raise ValueError(f"{fmt!r} cannot read back its own output") from exc
+        return value
 
     def written_id(self, value: str) -> str | int:
         """An id as the server wants it in a write: a string, or a number when it is one."""

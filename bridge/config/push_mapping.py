@@ -17,7 +17,8 @@ NOTE_PLACEHOLDERS = (
     "surat_id", "nomor_surat", "perihal", "asal_surat", "langkah", "nama_langkah", "waktu",
     "aktor", "tenggat_berikut", "langkah_berikut",
 )  # fmt: skip
-SENT_PLACEHOLDERS = (*NOTE_PLACEHOLDERS, "id_compose", "tanggal_rapat", "jam_rapat", "tempat")
+SENT_PLACEHOLDERS = (*NOTE_PLACEHOLDERS, "id_compose", "tanggal_rapat", "jam_rapat", "tempat",
+                     "nomor_undangan")
 INVITATION_PLACEHOLDERS = (
     "surat_id", "nomor_surat", "tanggal_surat", "perihal", "asal_surat", "tanggal_rapat",
     "jam_rapat", "tempat", "penandatangan",
@@ -37,7 +38,7 @@ def _template(value: str, allowed: tuple[str, ...]) -> str:
 
 
 class NotesModel(BaseModel):
-    """Follow-up notes: one per step reached, one when the invitation is drafted."""
+    """Follow-up notes: one per step reached; step 4's when the invitation is signed."""
 
     model_config = _FROZEN
     status: str = Field(min_length=1)

@@ -9,19 +9,14 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bridge.config.environment import DEFAULT_DATA_DIR, ENV_FILE, ENV_PREFIX, shipped_mappings_dir
+from bridge.config.environment import ledger_location as _ledger_location
 from bridge.errors import ConfigurationError
 
-ENV_PREFIX = "BRIDGE_"
-_SECRET_FIELDS = frozenset({"sisumaker_password"})
-
-
-def shipped_mappings_dir() -> Path:
-    """The mappings/ shipped with the bridge (in the wheel, or beside the source tree)."""
-    package_dir = Path(__file__).resolve().parent.parent
-    bundled = package_dir / "_mappings"
-    if bundled.is_dir():
-        return bundled
-    return package_dir.parent / "mappings"
+_SECRET_FIELDS = frozenset({"sisumaker_password", "board_token"})
+# A board token is the only thing between the network and the case list: long enough that
+# guessing it over HTTP is hopeless.
+BOARD_TOKEN_MIN_CHARS = 16
 
 
 class Settings(BaseSettings):
@@ -29,7 +24,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
-        env_file=".env",
+        env_file=ENV_FILE,
         env_file_encoding="utf-8",
         extra="ignore",
         frozen=True,
@@ -41,7 +36,7 @@ class Settings(BaseSettings):
     sisumaker_password: SecretStr | None = None
     sisumaker_password_file: Path | None = None
     years: Annotated[tuple[int, ...], NoDecode] = ()
-    data_dir: Path = Path("data")
+    data_dir: Path = DEFAULT_DATA_DIR
     ledger_url: str | None = None
     mappings_dir: Path = Field(default_factory=shipped_mappings_dir)
     poll_interval: float = Field(60.0, gt=0, le=86400)
@@ -63,6 +58,9 @@ class Settings(BaseSettings):
     metrics_port: int = Field(9108, ge=0, le=65535)
     metrics_host: str = "0.0.0.0"  # noqa: S104 - container probes come from outside
     ready_max_age: float | None = Field(None, gt=0)
+    # The case board on the metrics port: off unless a token is set.
+    board_token: SecretStr | None = None
+    board_secure_cookie: bool = False
 
     @field_validator("years", mode="before")
     @classmethod
@@ -100,6 +98,17 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator("board_token")
+    @classmethod
+    def _board_token_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value()) < BOARD_TOKEN_MIN_CHARS:
+            raise ValueError(f"must be at least {BOARD_TOKEN_MIN_CHARS} characters (e.g. the "
+                             "output of `openssl rand -hex 24`); leave it unset to turn the "
+                             "board off")
+        return value
+
     @model_validator(mode="after")
     def _one_password_source(self) -> Settings:
         if self.sisumaker_password is not None and self.sisumaker_password_file is not None:
@@ -111,9 +120,7 @@ class Settings(BaseSettings):
     @property
     def ledger_location(self) -> str:
         """The ledger URL; by default an SQLite file under the data directory."""
-        if self.ledger_url:
-            return self.ledger_url
-        return f"sqlite:///{(self.data_dir / 'ledger.sqlite3').as_posix()}"
+        return _ledger_location(self.ledger_url, self.data_dir)
 
     @property
     def resolved_log_format(self) -> Literal["json", "console"]:
@@ -156,15 +163,6 @@ class Settings(BaseSettings):
         if not self.sisumaker_username:
             raise ConfigurationError("BRIDGE_SISUMAKER_USERNAME is not set")
         return self.sisumaker_url, self.sisumaker_username, self.password()
-
-
-def redacted_url(url: str) -> str:
-    """A database URL fit for logs: ``postgresql://user:***@host/db``."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
 def load_settings(**overrides: Any) -> Settings:

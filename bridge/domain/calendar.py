@@ -13,8 +13,6 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import holidays
-
 DEFAULT_ZONE = "Asia/Jakarta"
 DEFAULT_CATEGORIES = ("public", "government")
 DEFAULT_END_OF_DAY = time(23, 59, 59)
@@ -136,6 +134,10 @@ class WorkingCalendar:
         """Public holidays and cuti bersama of one year, computed once per year."""
         table = self._holidays.get(year)
         if table is None:
+            # Imported on the first deadline: the library loads its whole country table
+            # (about 0.2 s), which the commands that compute no deadline do not pay.
+            import holidays  # noqa: PLC0415
+
             source = holidays.country_holidays("ID", years=year, categories=self._categories)
             table = {day: str(name) for day, name in source.items()}
             self._holidays[year] = table

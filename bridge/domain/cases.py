@@ -26,7 +26,17 @@ Decisions (the SOP leaves them open):
   ``overdue_steps`` also lists every reached step that came after its own deadline (counted
   from the step before it), so lateness stays on record after the step is done.
 
+* The step reached by the invitation (step 4 in the shipped ``sop.toml``) is reached when the
+  invitation the bridge drafted is signed, at the signing time. While the draft waits for its
+  signer, that step is due one working day (its ``working_days``) after the later of the step
+  before it and the drafting: only a late signature makes the case overdue, not the days the
+  request spent before the bridge drafted it. Once signed, the next step (the presentation)
+  is due at the end of the meeting day the invitation names. A returned draft is the anomaly
+  ``invitation_returned`` (the signer's reason is in the case's ``invitation``); the step
+  stays due from that draft until a new draft is sent.
+
 Anomaly codes: ``letter_missing``, ``recognised_from_disposition``, ``not_registered``,
+``invitation_returned``,
 ``step{N}_missing`` (a tracked step below the highest reached has no evidence),
 ``step{N}_before_step{M}`` (a later step's evidence is dated before an earlier one's), and the
 disposition anomalies of ``sop.toml`` (shipped: ``disposed_to_other_division``,
@@ -36,19 +46,23 @@ disposition anomalies of ``sop.toml`` (shipped: ``disposed_to_other_division``,
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
 from bridge.domain.calendar import WorkingCalendar
+from bridge.domain.invitations import Invitation, InvitationStatus
 from bridge.domain.items import Disposition, Letter
-from bridge.domain.recognition import Recogniser, Role, Verdict
+from bridge.domain.recognition import Recognition, Role, Verdict
+from bridge.domain.review import Decision
 from bridge.domain.sop import Sop, StepDef, TriggerKind
 
 LETTER_MISSING = "letter_missing"
 NOT_REGISTERED = "not_registered"
 RECOGNISED_FROM_DISPOSITION = "recognised_from_disposition"
-BUILTIN_ANOMALIES = (LETTER_MISSING, NOT_REGISTERED, RECOGNISED_FROM_DISPOSITION)
+INVITATION_RETURNED = "invitation_returned"
+BUILTIN_ANOMALIES = (LETTER_MISSING, NOT_REGISTERED, RECOGNISED_FROM_DISPOSITION,
+                     INVITATION_RETURNED)
 """Fixed anomaly codes; ``step{N}_missing`` and ``step{N}_before_step{M}`` are built too."""
 
 
@@ -58,7 +72,7 @@ class StepReached:
 
     at: datetime
     actor: str
-    source: str  # "surat:<id_persuratan>" or "disposisi:<id_disposisi>"
+    source: str  # "surat:<id_persuratan>", "disposisi:<id_disposisi>", "suratkeluar:<id_compose>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +92,9 @@ class Case:
     overdue: bool
     overdue_steps: tuple[int, ...]  # steps reached late, and the next step once past due
     anomalies: tuple[str, ...]  # sorted short codes
-    reason: str  # why this is a case: the recognition rule's verdict
+    reason: str  # why this is a case: the recognition rule's verdict, or an operator's decision
+    invitation: Invitation | None = None  # the latest invitation drafted for it
+    score: float = 1.0  # how sure recognition was (an operator's opening counts as sure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,33 +112,44 @@ def derive_case(
     letter: Letter | None,
     dispositions: Sequence[Disposition],
     *,
-    recogniser: Recogniser,
+    recogniser: Recognition,
     sop: Sop,
     calendar: WorkingCalendar,
     now: datetime,
+    invitation: Invitation | None = None,
+    decision: Decision | None = None,
 ) -> Case | None:
     """The case of one letter from everything known about it, or None when it is no case.
 
     ``dispositions`` are those of this letter (``surat_id`` equal to the letter's id); their
-    order does not matter. Naive datetimes are read in the calendar's time zone.
+    order does not matter. ``invitation`` is the latest invitation drafted for it, if any.
+    Naive datetimes are read in the calendar's time zone.
+    ``decision``: an operator's latest decision on the letter, which wins over recognition.
     """
     surat_id = _surat_id(letter, dispositions)
     if surat_id is None:
         return None
-    if not may_be_case(letter.perihal if letter is not None else None,
-                       (d.isi for d in dispositions), has_letter=letter is not None,
-                       recogniser=recogniser):
-        return None  # most letters: nothing more to look at
+    if decision is not None and not decision.action.opens:
+        return None  # dismissed or rejected by a person
+    opened = decision is not None and decision.action.opens
+    # No `may_be_case` here: its caller (the case tracker) asks it before building the items
+    # at all; asking again would recognise every case's texts twice. Without it the answer is
+    # the same: `_recognise` finds no verdict.
     seen = _sorted_seen(dispositions, recogniser, calendar)
     verdict, anomalies = _recognise(letter, seen, recogniser)
+    if opened and decision is not None and verdict is None:
+        verdict, anomalies = Verdict(True, "decision", decision.describe(), 1.0), set()
     if verdict is None:
         return None
-    steps = _steps_reached(letter, seen, sop, calendar)
+    steps = _steps_reached(letter, seen, sop, calendar, invitation)
     step = max(steps, default=0)
     next_step = sop.next_step(step)
-    deadline = _deadline(steps, step, next_step, sop, calendar)
+    timing = _Timing(sop, calendar, invitation)
+    deadline = timing.deadline(steps, step, next_step)
     overdue = deadline is not None and calendar.localise(now) > deadline
     anomalies |= _structural_anomalies(letter, seen, steps, step, sop)
+    if invitation is not None and invitation.status is InvitationStatus.RETURNED:
+        anomalies.add(INVITATION_RETURNED)
     return Case(
         case_id=f"{year}-{surat_id}",
         year=year,
@@ -135,15 +162,20 @@ def derive_case(
         next_step=next_step,
         next_deadline=deadline,
         overdue=overdue,
-        overdue_steps=_overdue_steps(steps, sop, calendar, next_step if overdue else None),
+        overdue_steps=timing.overdue_steps(steps, next_step if overdue else None),
         anomalies=tuple(sorted(anomalies)),
         reason=verdict.reason,
+        invitation=invitation,
+        score=verdict.score,
     )
 
 
 def may_be_case(perihal: str | None, instructions: Iterable[str | None], *, has_letter: bool,
-                recogniser: Recogniser) -> bool:
+                recogniser: Recognition) -> bool:
     """Whether the items of one letter can make a case at all, from their texts alone.
+
+    A shortcut for callers that hold the texts before the items (most letters are no request,
+    and their items need not be built); ``derive_case`` answers the same without it.
 
     ``perihal`` is the letter's subject (``has_letter`` False: the letter is not known),
     ``instructions`` its dispositions' ``isi``. False means ``derive_case`` gives None for
@@ -165,7 +197,7 @@ def _surat_id(letter: Letter | None, dispositions: Sequence[Disposition]) -> str
 
 
 def _sorted_seen(
-    dispositions: Sequence[Disposition], recogniser: Recogniser, calendar: WorkingCalendar
+    dispositions: Sequence[Disposition], recogniser: Recognition, calendar: WorkingCalendar
 ) -> tuple[_Seen, ...]:
     """Dispositions with their roles, in one canonical order whatever order they came in.
 
@@ -177,7 +209,7 @@ def _sorted_seen(
     return tuple(seen)
 
 
-def _seen(item: Disposition, recogniser: Recogniser, calendar: WorkingCalendar) -> _Seen:
+def _seen(item: Disposition, recogniser: Recognition, calendar: WorkingCalendar) -> _Seen:
     from_role = recogniser.role_of(item.dari_jabatan)
     to_role = recogniser.role_of(item.kepada_jabatan)
     return _Seen(item, calendar.localise(item.created_at), from_role, to_role)
@@ -189,11 +221,11 @@ def _canonical_key(seen: _Seen) -> tuple[datetime, str, str, str, str]:
 
 
 def _recognise(
-    letter: Letter | None, seen: tuple[_Seen, ...], recogniser: Recogniser
+    letter: Letter | None, seen: tuple[_Seen, ...], recogniser: Recognition
 ) -> tuple[Verdict | None, set[str]]:
     """Why this is a case (None when it is not), and the anomalies that choice implies."""
     if letter is not None:
-        verdict = recogniser.request_verdict(letter)
+        verdict = recogniser.subject_verdict(letter.perihal)
         if verdict.matched:
             return verdict, set()
     for entry in seen:
@@ -201,28 +233,36 @@ def _recognise(
         if instruction.matched:
             code = RECOGNISED_FROM_DISPOSITION if letter is not None else LETTER_MISSING
             reason = f"disposisi:{entry.item.id}: {instruction.reason}"
-            return Verdict(True, instruction.rule, reason), {code}
+            return replace(instruction, reason=reason), {code}
     return None, set()
 
 
 def _steps_reached(
-    letter: Letter | None, seen: tuple[_Seen, ...], sop: Sop, calendar: WorkingCalendar
+    letter: Letter | None, seen: tuple[_Seen, ...], sop: Sop, calendar: WorkingCalendar,
+    invitation: Invitation | None,
 ) -> dict[int, StepReached]:
     """Each tracked step that the items show reached, with its earliest evidence."""
     steps: dict[int, StepReached] = {}
     for step in sop.tracked:
-        reached = _reached(step, letter, seen, calendar)
+        reached = _reached(step, letter, seen, calendar, invitation)
         if reached is not None:
             steps[step.number] = reached
     return steps
 
 
 def _reached(
-    step: StepDef, letter: Letter | None, seen: tuple[_Seen, ...], calendar: WorkingCalendar
+    step: StepDef, letter: Letter | None, seen: tuple[_Seen, ...], calendar: WorkingCalendar,
+    invitation: Invitation | None,
 ) -> StepReached | None:
     trigger = step.trigger
     if trigger is None:
         return None
+    if trigger.kind is TriggerKind.INVITATION:
+        if invitation is None or invitation.status is not InvitationStatus.SIGNED:
+            return None
+        signed = invitation.signed_at or invitation.drafted_at
+        return StepReached(calendar.localise(signed), invitation.signer or step.actor,
+                           f"suratkeluar:{invitation.remote_id or invitation.ref}")
     if trigger.kind is TriggerKind.LETTER:
         if letter is None:
             return None
@@ -236,38 +276,49 @@ def _reached(
     return None
 
 
-def _deadline(
-    steps: Mapping[int, StepReached],
-    step: int,
-    next_step: int | None,
-    sop: Sop,
-    calendar: WorkingCalendar,
-) -> datetime | None:
-    """When the next step is due: counted from the moment the current step was reached."""
-    if step == 0 or next_step is None:
-        return None
-    allowed = sop.working_days(next_step)
-    if allowed is None:
-        return None
-    return calendar.add_working_days(steps[step].at, allowed)
+@dataclass(frozen=True, slots=True)
+class _Timing:
+    """When each step is due: the SOP's working days, adjusted around the invitation."""
 
+    sop: Sop
+    calendar: WorkingCalendar
+    invitation: Invitation | None
 
-def _overdue_steps(
-    steps: Mapping[int, StepReached],
-    sop: Sop,
-    calendar: WorkingCalendar,
-    overdue_next: int | None,
-) -> tuple[int, ...]:
-    """Steps reached after their deadline, plus the next step when it is past due now."""
-    late = {overdue_next} if overdue_next is not None else set()
-    for number, reached in steps.items():
+    def deadline(self, steps: Mapping[int, StepReached], step: int,
+                 next_step: int | None) -> datetime | None:
+        """When the next step is due: counted from the moment the current step was reached."""
+        if step == 0 or next_step is None:
+            return None
+        invitation = self.invitation
+        if (step == self.sop.invitation_step and invitation is not None
+                and invitation.meeting_at is not None):
+            # The presentation is due on the meeting day the signed invitation names.
+            meeting = self.calendar.localise(invitation.meeting_at)
+            return self.calendar.end_of(meeting.date())
+        return self.due(steps, next_step)
+
+    def due(self, steps: Mapping[int, StepReached], number: int) -> datetime | None:
+        """When step ``number`` is due, counted from the step before it (None: no limit)."""
         previous = steps.get(number - 1)
-        allowed = sop.working_days(number)
+        allowed = self.sop.working_days(number)
         if previous is None or allowed is None:
-            continue
-        if reached.at > calendar.add_working_days(previous.at, allowed):
-            late.add(number)
-    return tuple(sorted(late))
+            return None
+        start = previous.at
+        if number == self.sop.invitation_step and self.invitation is not None:
+            # The signer can sign only once the draft exists: a request the bridge found
+            # late (a first run, pushing turned on later) is not the signer's delay.
+            start = max(start, self.calendar.localise(self.invitation.drafted_at))
+        return self.calendar.add_working_days(start, allowed)
+
+    def overdue_steps(self, steps: Mapping[int, StepReached],
+                      overdue_next: int | None) -> tuple[int, ...]:
+        """Steps reached after their deadline, plus the next step when it is past due now."""
+        late = {overdue_next} if overdue_next is not None else set()
+        for number, reached in steps.items():
+            due = self.due(steps, number)
+            if due is not None and reached.at > due:
+                late.add(number)
+        return tuple(sorted(late))
 
 
 def _structural_anomalies(
@@ -339,7 +390,7 @@ class Change:
         return f"{self.kind.value} {self.subject}: {self.old or '-'} -> {self.new or '-'}"
 
 
-_TRACKED_FIELDS = ("perihal", "asal_surat", "registered_at", "overdue_steps")
+_TRACKED_FIELDS = ("perihal", "asal_surat", "registered_at", "overdue_steps", "invitation")
 
 
 def diff_cases(old: Case | None, new: Case) -> list[Change]:
@@ -420,4 +471,6 @@ def _text(value: object) -> str | None:
         return value.isoformat()
     if isinstance(value, tuple):
         return ", ".join(str(v) for v in value) or None
+    if isinstance(value, Invitation):
+        return value.describe()
     return str(value)

@@ -28,6 +28,14 @@ class YearDir:
 
 
 @dataclass(frozen=True, slots=True)
+class PolledYear:
+    """One year directory to poll, with the reason (shown by ``bridge status``)."""
+
+    year_dir: YearDir
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Letter:
     """An incoming letter (surat masuk), parsed from one list item."""
 

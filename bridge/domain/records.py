@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from bridge.domain.items import ListKind
+from bridge.domain.review import ReviewEntry
 
 
 class ItemRecord(NamedTuple):
@@ -136,9 +137,15 @@ class HistoryRow:
 
 @dataclass(frozen=True, slots=True)
 class CaseWrite:
-    """A derived case to store (``row`` None: the letter is no case any more) with its changes."""
+    """A derived case to store (``row`` None: the letter is no case any more) with its changes.
+
+    ``review``: the letter waits for a person's decision (queued, or its entry refreshed);
+    ``unqueue``: it waited, and no longer does.
+    """
 
     year: int
     surat_id: str
     row: CaseRow | None
     history: tuple[HistoryRow, ...]
+    review: ReviewEntry | None = None
+    unqueue: bool = False

@@ -26,6 +26,7 @@ class TriggerKind(StrEnum):
 
     LETTER = "letter"
     DISPOSITION = "disposition"
+    INVITATION = "invitation"  # the invitation the bridge drafted, once its signer signs it
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +42,8 @@ class Trigger:
         has_roles = self.from_role is not None and self.to_role is not None
         if self.kind is TriggerKind.DISPOSITION and not has_roles:
             raise ValueError("a disposition trigger needs from_role and to_role")
-        if self.kind is TriggerKind.LETTER and (self.from_role or self.to_role):
-            raise ValueError("a letter trigger takes no roles")
+        if self.kind is not TriggerKind.DISPOSITION and (self.from_role or self.to_role):
+            raise ValueError(f"a {self.kind.value} trigger takes no roles")
 
     def matches(self, from_role: Role, to_role: Role) -> bool:
         """Whether a disposition between these roles is this trigger's event."""
@@ -100,6 +101,9 @@ class Sop:
         letter_steps = [s.number for s in ordered if s.trigger and s.trigger.kind is TriggerKind.LETTER]
         if len(letter_steps) > 1:
             raise ValueError(f"only one step can be reached by the letter, got {letter_steps}")
+        signed = [s.number for s in ordered if s.trigger and s.trigger.kind is TriggerKind.INVITATION]
+        if len(signed) > 1:
+            raise ValueError(f"only one step can be reached by the invitation, got {signed}")
         self._steps = ordered
         self._anomalies = tuple(anomalies)
         self.title = title
@@ -131,6 +135,14 @@ class Sop:
     def tracked(self) -> tuple[StepDef, ...]:
         """The steps the bridge can see being reached (those with a trigger)."""
         return tuple(s for s in self._steps if s.trigger is not None)
+
+    @property
+    def invitation_step(self) -> int | None:
+        """The step a signed invitation reaches (None: the SOP file names none)."""
+        for step in self._steps:
+            if step.trigger is not None and step.trigger.kind is TriggerKind.INVITATION:
+                return step.number
+        return None
 
     @property
     def anomalies(self) -> tuple[DispositionAnomaly, ...]:

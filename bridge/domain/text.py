@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bridge.domain.fuzzy import Correction, Corrector
+
 UnicodeForm = Literal["NFC", "NFKC", "NFD", "NFKD"]
 
 # Tags are removed with a bounded pattern: the text is only matched, never rendered, so a
@@ -66,15 +68,21 @@ class Normaliser:
     never expanded again, so the order of the synonym table does not matter.
     """
 
-    __slots__ = ("_lookup", "_settings", "_synonym_pattern", "_translation")
+    __slots__ = ("_corrector", "_lookup", "_settings", "_synonym_pattern", "_translation")
 
     def __init__(
         self,
         settings: NormaliseSettings,
         synonyms: Mapping[str, tuple[str, ...]] | None = None,
+        corrector: Corrector | None = None,
     ) -> None:
-        """Precompile the replacement table and the synonym pattern once."""
+        """Precompile the replacement table and the synonym pattern once.
+
+        ``corrector``: reads mistyped and shortened key words before synonyms are expanded
+        (see ``bridge.domain.fuzzy``); None reads every word as written.
+        """
         self._settings = settings
+        self._corrector = corrector
         self._translation = {ord(k): v for k, v in settings.replacements.items() if len(k) == 1}
         self._lookup: dict[str, str] = {}
         for canonical, variants in (synonyms or {}).items():
@@ -114,9 +122,20 @@ class Normaliser:
 
     def __call__(self, text: str | None) -> str:
         """Normalise ``text`` for matching; ``None`` becomes the empty string."""
+        return self.read(text)[0]
+
+    def read(self, text: str | None) -> tuple[str, tuple[Correction, ...]]:
+        """Normalise ``text`` for matching, with the words read fuzzily (see ``Corrector``)."""
         if not text:
-            return ""
+            return "", ()
         basic = self.basic(text)
+        corrections: tuple[Correction, ...] = ()
+        if self._corrector is not None:
+            basic, corrections = self._corrector.correct(basic)
+        return self.expand(basic), corrections
+
+    def expand(self, basic: str) -> str:
+        """Replace every synonym variant in already-normalised text by its canonical form."""
         if self._synonym_pattern is None:
             return basic
         lookup = self._lookup

@@ -1,10 +1,11 @@
-"""The health and metrics server of ``bridge run``: /healthz, /readyz, /metrics."""
+"""The health and metrics server of ``bridge run``: /healthz, /readyz, /metrics (and the board)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -15,6 +16,13 @@ from bridge.metrics import Metrics
 from bridge.ports import Ledger
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    """One thread per request: a slow board page or phone must not hold up a probe or a scrape."""
+
+    daemon_threads = True
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -48,11 +56,14 @@ class OpsServer:
     """A small WSGI server in a daemon thread."""
 
     def __init__(self, port: int, metrics: Metrics, ready: Callable[[], tuple[bool, str]],
-                 *, host: str = "0.0.0.0") -> None:  # noqa: S104 - a container's probes
-        """Bind now (a busy port fails at start-up), serve after ``start``."""
+                 *, host: str = "0.0.0.0",  # noqa: S104 - a container's probes
+                 board: WsgiApp | None = None) -> None:
+        """Bind now (a busy port fails at start-up), serve after ``start``; ``board`` on /board."""
         self._metrics = metrics
         self._ready = ready
-        self._server: WSGIServer = make_server(host, port, self._app, handler_class=_QuietHandler)
+        self._board = board
+        self._server: WSGIServer = make_server(host, port, self._app, server_class=_ThreadingServer,
+                                               handler_class=_QuietHandler)
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="ops-http",
                                         daemon=True)
@@ -79,6 +90,8 @@ class OpsServer:
             start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST),
                                       ("Content-Length", str(len(body)))])
             return [body]
+        if self._board is not None and (path == "/board" or path.startswith("/board/")):
+            return self._board(environ, start_response)
         return _text(start_response, "404 Not Found", "not found: try /healthz, /readyz, /metrics\n")
 
 

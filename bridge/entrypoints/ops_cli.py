@@ -8,21 +8,18 @@ import sys
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import structlog
-from tqdm import tqdm
-
-from bridge.bootstrap import Bridge
 from bridge.domain.items import ListKind
-from bridge.domain.records import PageBatch, QuarantineRecord
+from bridge.entrypoints.context import BRIDGE, LEDGER
 from bridge.entrypoints.output import fail, print_table
-from bridge.services.cycle import CycleReport
-from bridge.services.lease import LeaseBusyError
-from bridge.services.parse import Parsed
-from bridge.services.sync import SyncReport
 
-log = structlog.get_logger("bridge.ops")
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from bridge.bootstrap import Bridge, LedgerAccess
+    from bridge.services.cycle import CycleReport
+    from bridge.services.sync import SyncReport
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -46,7 +43,7 @@ def add_commands(commands: Any) -> None:
                              "every polled year")
     resync.add_argument("--until", type=date.fromisoformat, metavar="YYYY-MM-DD",
                         help="with --since: the last date (default today)")
-    resync.set_defaults(handler=_cmd_resync)
+    resync.set_defaults(handler=_cmd_resync, needs=BRIDGE)
 
     quarantine = commands.add_parser(
         "quarantine", help="items that failed validation, with the reason; replay them",
@@ -61,19 +58,29 @@ def add_commands(commands: Any) -> None:
     target = replay.add_mutually_exclusive_group(required=True)
     target.add_argument("entry_id", type=int, nargs="?", metavar="ID")
     target.add_argument("--all", action="store_true", help="every quarantined item")
-    quarantine.set_defaults(handler=_cmd_quarantine)
+    # Listing reads the ledger alone; a replay parses with the mapping files and stores.
+    replay.set_defaults(handler=_cmd_replay, needs=BRIDGE)
+    quarantine.set_defaults(handler=_cmd_quarantine, needs=LEDGER)
 
     ledger = commands.add_parser("ledger", help="ledger tools: export",
                                  description="Tools over the ledger.")
     ledger_actions = ledger.add_subparsers(dest="ledger_action", metavar="ACTION", required=True)
     export = ledger_actions.add_parser(
-        "export", help="write items, cases, outbox and quarantine as JSON lines",
-        description="One JSON object per line, each with a \"type\" of item, case, outbox or "
-                    "quarantine. Items carry the raw payload as received.",
+        "export", help="write items, cases, outbox, decisions, review queue and quarantine "
+                       "as JSON lines",
+        description="One JSON object per line, each with a \"type\" of item, case, outbox, "
+                    "decision (an operator's, with who, when, why), review (a letter waiting "
+                    "for one) or quarantine. Items carry the raw payload as received.",
     )
     export.add_argument("--output", "-o", type=Path, metavar="FILE",
                         help="write to FILE instead of stdout")
-    ledger.set_defaults(handler=_cmd_ledger)
+    ledger.set_defaults(handler=_cmd_ledger, needs=LEDGER)
+
+
+def _log() -> Any:
+    import structlog
+
+    return structlog.get_logger("bridge.ops")
 
 
 def _year(text: str) -> int:
@@ -98,13 +105,15 @@ class _Progress:
         if self._tty:
             bar = self._bars.get(label)
             if bar is None:
+                from tqdm import tqdm
+
                 bar = tqdm(desc=label, total=total, unit="page", file=self._stream, leave=True)
                 self._bars[label] = bar
             bar.total = total
             bar.update(page - bar.n)
             bar.set_postfix(items=items)
         elif page == 1 or page % 10 == 0:
-            log.info("resync.progress", list=label, page=page, total_pages=total, items=items)
+            _log().info("resync.progress", list=label, page=page, total_pages=total, items=items)
 
     def close(self) -> None:
         for bar in self._bars.values():
@@ -112,6 +121,8 @@ class _Progress:
 
 
 def _cmd_resync(bridge: Bridge, args: argparse.Namespace) -> int:
+    from bridge.services.lease import LeaseBusyError
+
     if args.year is not None and args.surat is None:
         fail("--year goes with --surat")
         return 2
@@ -155,7 +166,7 @@ def _print_round(what: str, report: CycleReport) -> None:
     if push is not None:
         print(f"pushes: {push.sent} sent, {push.found} found already there, "
               f"{push.deferred} deferred, {push.failed} failed")
-    log.info(f"{what}.summary", pages=pages, new=result.new, changed=result.changed,
+    _log().info(f"{what}.summary", pages=pages, new=result.new, changed=result.changed,
              unchanged=result.unchanged, quarantined=result.quarantined,
              cases_derived=track.derived, failures=len(sync.failures))
 
@@ -163,10 +174,8 @@ def _print_round(what: str, report: CycleReport) -> None:
 # -- quarantine -----------------------------------------------------------------------------
 
 
-def _cmd_quarantine(bridge: Bridge, args: argparse.Namespace) -> int:
-    if args.quarantine_action == "replay":
-        return _replay(bridge, None if args.all else args.entry_id)
-    entries = bridge.ledger.quarantined()
+def _cmd_quarantine(access: LedgerAccess, args: argparse.Namespace) -> int:
+    entries = access.ledger.quarantined()
     if args.json:
         for e in entries:
             print(json.dumps({"id": e.id, "list": e.record.kind.value, "year": e.record.year,
@@ -184,7 +193,13 @@ def _cmd_quarantine(bridge: Bridge, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _replay(bridge: Bridge, entry_id: int | None) -> int:
+def _cmd_replay(bridge: Bridge, args: argparse.Namespace) -> int:
+    from bridge.domain.records import PageBatch, QuarantineRecord
+    from bridge.services.lease import LeaseBusyError
+    from bridge.services.parse import Parsed
+    from bridge.services.sync import SyncReport
+
+    entry_id: int | None = None if args.all else args.entry_id
     entries = bridge.ledger.quarantined()
     if entry_id is not None:
         entries = [e for e in entries if e.id == entry_id]
@@ -227,17 +242,17 @@ def _replay(bridge: Bridge, entry_id: int | None) -> int:
 # -- ledger export ----------------------------------------------------------------------------
 
 
-def _cmd_ledger(bridge: Bridge, args: argparse.Namespace) -> int:
+def _cmd_ledger(access: LedgerAccess, args: argparse.Namespace) -> int:
     if args.output is None:
-        count = _export(bridge, sys.stdout)
+        count = _export(access, sys.stdout)
     else:
         with args.output.open("w", encoding="utf-8") as stream:
-            count = _export(bridge, stream)
+            count = _export(access, stream)
         print(f"wrote {count} lines to {args.output}", file=sys.stderr)
     return EXIT_OK
 
 
-def _export(bridge: Bridge, out: TextIO) -> int:
+def _export(access: LedgerAccess, out: TextIO) -> int:
     count = 0
 
     def write(doc: dict[str, Any]) -> None:
@@ -245,7 +260,7 @@ def _export(bridge: Bridge, out: TextIO) -> int:
         out.write(json.dumps(doc, ensure_ascii=True) + "\n")
         count += 1
 
-    ledger = bridge.ledger
+    ledger = access.ledger
     for kind in ListKind:
         for item in ledger.iter_items(kind):
             write({"type": "item", "list": kind.value, "year": item.year,
@@ -265,6 +280,13 @@ def _export(bridge: Bridge, out: TextIO) -> int:
                "action": e.intent.action.value, "step": e.intent.step, "state": e.state.value,
                "attempts": e.attempts, "remote_id": e.remote_id, "last_error": e.last_error,
                "body": e.intent.body})
+    for d in ledger.decisions():
+        write({"type": "decision", "case_id": d.case_id, "year": d.year, "surat_id": d.surat_id,
+               "action": d.action.value, "by": d.by, "at": d.at.isoformat(), "reason": d.reason})
+    for r in ledger.review_queue():
+        write({"type": "review", "case_id": r.case_id, "year": r.year, "surat_id": r.surat_id,
+               "perihal": r.perihal, "asal_surat": r.asal_surat, "score": r.score, "why": r.why,
+               "queued_at": r.queued_at.isoformat()})
     for q in ledger.quarantined():
         write({"type": "quarantine", "id": q.id, "list": q.record.kind.value,
                "year": q.record.year, "source_id": q.record.source_id,

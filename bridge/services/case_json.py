@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge.domain.cases import Case, StepReached
+from bridge.domain.invitations import Invitation, InvitationStatus
 
 
 def case_document(case: Case) -> dict[str, Any]:
@@ -26,7 +27,38 @@ def case_document(case: Case) -> dict[str, Any]:
         "overdue_steps": list(case.overdue_steps),
         "anomalies": list(case.anomalies),
         "reason": case.reason,
+        "invitation": invitation_document(case.invitation),
+        "score": case.score,
     }
+
+
+def invitation_document(invitation: Invitation | None) -> dict[str, Any] | None:
+    """A drafted invitation and its signer's answer, losslessly (None stays None)."""
+    if invitation is None:
+        return None
+    return {
+        "ref": invitation.ref, "attempt": invitation.attempt, "remote_id": invitation.remote_id,
+        "status": invitation.status.value, "drafted_at": _iso(invitation.drafted_at),
+        "meeting_at": _iso(invitation.meeting_at), "place": invitation.place,
+        "signer": invitation.signer, "nomor_surat": invitation.nomor_surat,
+        "signed_at": _iso(invitation.signed_at), "reason": invitation.reason,
+        "returned_at": _iso(invitation.returned_at),
+    }
+
+
+def invitation_from_document(doc: dict[str, Any] | None) -> Invitation | None:
+    """The invitation back from its document."""
+    if not doc:
+        return None
+    drafted = _dt(doc.get("drafted_at"))
+    assert drafted is not None  # noqa: S101 - always written
+    return Invitation(
+        ref=doc["ref"], attempt=int(doc.get("attempt", 1)), remote_id=doc.get("remote_id"),
+        status=InvitationStatus(doc["status"]), drafted_at=drafted,
+        meeting_at=_dt(doc.get("meeting_at")), place=doc.get("place"), signer=doc.get("signer"),
+        nomor_surat=doc.get("nomor_surat"), signed_at=_dt(doc.get("signed_at")),
+        reason=doc.get("reason"), returned_at=_dt(doc.get("returned_at")),
+    )
 
 
 def case_from_document(doc: dict[str, Any]) -> Case:
@@ -47,6 +79,8 @@ def case_from_document(doc: dict[str, Any]) -> Case:
         overdue_steps=tuple(doc.get("overdue_steps", ())),
         anomalies=tuple(doc.get("anomalies", ())),
         reason=doc.get("reason", ""),
+        invitation=invitation_from_document(doc.get("invitation")),
+        score=float(doc.get("score", 1.0)),
     )
 
 
@@ -64,9 +98,12 @@ def case_line(doc: dict[str, Any], *, overdue: bool | None = None) -> dict[str, 
         "next_deadline": doc.get("next_deadline"),
         "overdue": doc.get("overdue") if overdue is None else overdue,
         "anomalies": doc.get("anomalies", []),
+        "overdue_steps": doc.get("overdue_steps", []),
         "step_details": doc.get("steps", {}),
         "registered_at": doc.get("registered_at"),
         "reason": doc.get("reason"),
+        "invitation": doc.get("invitation"),
+        "score": doc.get("score", 1.0),
     }
 
 

@@ -10,8 +10,9 @@ from bridge.config.profile import PushSpec
 from bridge.config.push_mapping import PushMapping
 from bridge.domain.calendar import WorkingCalendar
 from bridge.domain.cases import Case
+from bridge.domain.invitations import Invitation, InvitationStatus
 from bridge.domain.items import Letter
-from bridge.domain.outbox import OutboxIntent, PushAction, push_ref
+from bridge.domain.outbox import OutboxEntry, OutboxIntent, PushAction, push_ref, ref_attempt
 from bridge.domain.sop import Sop
 from bridge.domain.wording import render, tanggal, tanggal_singkat, waktu
 
@@ -34,30 +35,54 @@ class IntentBuilder:
         self._now = now
 
     def for_case(self, case: Case, letter: Letter | None) -> list[OutboxIntent]:
-        """The notes of every step reached that has wording, and the invitation after step 3."""
+        """The notes of every step reached that has wording, and the invitation after step 3.
+
+        Step 4's note is written once the invitation is signed (the case shows step 4),
+        from ``notes.invitation_sent``; the first draft's ref is the same every time.
+        """
+        signed = self._signed_note(case, letter)
         intents = [self._note(case, letter, step) for step in sorted(case.steps)
-                   if step in self._mapping.notes.steps]
+                   if step in self._mapping.notes.steps
+                   and not (step == NOTE_AFTER_INVITATION_STEP and signed is not None)]
         if INVITATION_AFTER_STEP in case.steps and letter is not None:
-            intents.append(self._invitation(case, letter))
+            intents.append(self.invitation(case, letter))
+        if signed is not None:
+            intents.append(signed)
         return intents
 
-    def after_invitation(self, case: Case, letter: Letter | None, invitation: dict[str, Any],
-                         id_compose: str) -> OutboxIntent | None:
-        """The note that tells the letter's readers the invitation draft exists."""
+    def _signed_note(self, case: Case, letter: Letter | None) -> OutboxIntent | None:
+        """The note that tells the letter's readers the invitation is signed and sent."""
         template = self._mapping.notes.invitation_sent
-        if template is None:
+        invitation = case.invitation
+        if (template is None or NOTE_AFTER_INVITATION_STEP not in case.steps
+                or invitation is None or invitation.status is not InvitationStatus.SIGNED):
             return None
-        fields = self._spec.letter_fields
-        event = str(invitation.get(fields["event_time"], ""))
-        day, _, hour = event.partition(" ")
-        try:
-            meeting_day = tanggal(datetime.strptime(day, "%Y-%m-%d").date())
-        except ValueError:
-            meeting_day = day
-        values = {**self._note_values(case, letter, NOTE_AFTER_INVITATION_STEP),
-                  "id_compose": id_compose, "tanggal_rapat": meeting_day, "jam_rapat": hour,
-                  "tempat": str(invitation.get(fields["place"], ""))}
+        values = self._note_values(case, letter, NOTE_AFTER_INVITATION_STEP)
+        meeting = (self._calendar.localise(invitation.meeting_at)
+                   if invitation.meeting_at is not None else None)
+        if meeting is not None:
+            values["tenggat_berikut"] = waktu(self._calendar.end_of(meeting.date()))
+        values |= {"id_compose": invitation.remote_id, "nomor_undangan": invitation.nomor_surat,
+                   "tanggal_rapat": tanggal(meeting.date()) if meeting else None,
+                   "jam_rapat": f"{meeting:%H.%M}" if meeting else None,
+                   "tempat": invitation.place}
         return self._note_intent(case, NOTE_AFTER_INVITATION_STEP, render(template, values))
+
+    def invitation_record(self, entry: OutboxEntry, remote_id: str) -> Invitation:
+        """The invitation a sent draft stands for, waiting for its signer."""
+        body, fields = entry.intent.body, self._spec.letter_fields
+        try:
+            meeting: datetime | None = self._calendar.localise(datetime.strptime(
+                str(body.get(fields["event_time"], "")), self._spec.event_time_format))
+        except ValueError:
+            meeting = None
+        drafted = entry.sent_at or self._now()
+        return Invitation(
+            ref=entry.intent.ref, attempt=ref_attempt(entry.intent.ref), remote_id=remote_id,
+            status=InvitationStatus.WAITING, drafted_at=drafted, meeting_at=meeting,
+            place=_str_or_none(body.get(fields["place"])),
+            signer=_str_or_none(body.get(fields["signer"])),
+        )
 
     def _note(self, case: Case, letter: Letter | None, step: int) -> OutboxIntent:
         text = render(self._mapping.notes.steps[step], self._note_values(case, letter, step))
@@ -92,7 +117,8 @@ class IntentBuilder:
             "tenggat_berikut": waktu(deadline) if deadline else None,
         }
 
-    def _invitation(self, case: Case, letter: Letter) -> OutboxIntent:
+    def invitation(self, case: Case, letter: Letter, attempt: int = 1) -> OutboxIntent:
+        """The draft invitation of a case; ``attempt`` > 1 after the signer returned one."""
         config = self._mapping.invitation
         # The invitation is drafted now; the meeting falls on a later working day, within the
         # time the SOP allows for the presentation (checked when push.toml is loaded).
@@ -111,7 +137,7 @@ class IntentBuilder:
             "tempat": config.place,
             "penandatangan": config.signer,
         }
-        ref = push_ref(case.year, case.surat_id, PushAction.INVITATION, INVITATION_STEP)
+        ref = push_ref(case.year, case.surat_id, PushAction.INVITATION, INVITATION_STEP, attempt)
         fields = self._spec.letter_fields
         body = {
             fields["kind"]: config.kind,
@@ -126,3 +152,7 @@ class IntentBuilder:
         }
         return OutboxIntent(ref, case.case_id, case.year, case.surat_id, PushAction.INVITATION,
                             INVITATION_STEP, body)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None

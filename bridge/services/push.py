@@ -1,8 +1,8 @@
 """Pushing the outbox to Sisumaker exactly once.
 
-Each intent is committed with its deterministic ref before any POST, and marked ``sending``
+Each intent is committed with its deterministic ref before any POST, and marked ``in_doubt``
 (a POST may reach the server) before each one. A POST is never retried blindly: after a
-timeout, a dropped connection or a 5xx, and whenever an entry is found ``sending`` (a crash, a
+timeout, a dropped connection or a 5xx, and whenever an entry is found ``in_doubt`` (a crash, a
 kill -9), the bridge looks the ref up first and sends again only when the server has none.
 """
 
@@ -17,14 +17,11 @@ import structlog
 
 from bridge.domain.items import YearDir
 from bridge.domain.outbox import OutboxEntry, OutboxState, PushAction
-from bridge.errors import ApiError, AuthenticationError, FatalApiError, RetriableApiError
+from bridge.errors import ApiError, AuthenticationError, RateLimitedApiError, RefusedApiError
 from bridge.ports import Ledger, SisumakerApi
 from bridge.services.stop import StopSignal
 
 log = structlog.get_logger("bridge.push")
-
-# HTTP statuses that say the server did not take the request: nothing to look up.
-_NOT_TAKEN = frozenset({429})
 
 
 @dataclass
@@ -98,7 +95,7 @@ class Pusher:
             return
 
     def _push(self, entry: OutboxEntry, report: PushReport, bound: structlog.BoundLogger) -> None:
-        if entry.state is OutboxState.SENDING:
+        if entry.state is OutboxState.IN_DOUBT:
             if self._found(entry, report, bound):
                 return
             if self._now() - entry.updated_at < self._policy.resend_after:
@@ -123,19 +120,22 @@ class Pusher:
             except AuthenticationError:
                 self._ledger.mark_in_doubt(entry.id, "authentication failed")
                 raise
-            except (RetriableApiError, FatalApiError) as exc:
+            # What the server's answer means is decided by the client (status.py): the error
+            # says whether it took nothing.
+            except RefusedApiError as exc:
+                self._ledger.mark_failed(entry.id, str(exc))
+                report.failed += 1
+                bound.error("push.failed", reason=str(exc), status=exc.status_code,
+                            next="marked failed; other cases go on; "
+                                 "after a fix: bridge outbox retry ID")
+                return
+            except RateLimitedApiError as exc:
                 last_error = str(exc)
-                if _is_refusal(exc):
-                    self._ledger.mark_failed(entry.id, last_error)
-                    report.failed += 1
-                    bound.error("push.failed", reason=last_error, status=exc.status_code,
-                                next="marked failed; other cases go on; "
-                                     "after a fix: bridge outbox retry ID")
-                    return
-                if exc.status_code in _NOT_TAKEN:
-                    bound.warning("push.rejected_for_now", reason=last_error,
-                                  next="the server took nothing; sending again after its wait")
-                    continue
+                bound.warning("push.rejected_for_now", reason=last_error,
+                              next="the server took nothing; sending again after its wait")
+                continue
+            except ApiError as exc:
+                last_error = str(exc)
                 bound.warning("push.uncertain", reason=last_error,
                               next="looking the ref up; if the server has none, sending again "
                                    "in a later round, since a slow POST may still land")
@@ -195,13 +195,6 @@ class Pusher:
 
 class _Deferred(Exception):  # noqa: N818 - control flow inside Pusher.push
     """The ref look-up failed: stop working on this entry for now."""
-
-
-def _is_refusal(exc: ApiError) -> bool:
-    """A 4xx (other than 401/408/425/429) or a status 0 answer: the server refused the write."""
-    if isinstance(exc, RetriableApiError) or exc.status_code is None:
-        return False
-    return exc.status_code < 500 and exc.status_code not in (408, 425, 429)
 
 
 def describe_body(entry: OutboxEntry) -> str:

@@ -9,7 +9,11 @@ from bridge.ports import Ledger
 
 
 def status_report(ledger: Ledger, *, ledger_url: str) -> dict[str, Any]:
-    """Items per list, quarantine size, cursors and watermarks, the last complete pass."""
+    """Items per list, quarantine size, cursors and watermarks, the last complete pass.
+
+    ``polled``: the year directories the last round chose to poll, and why.
+    """
+    polled, decided_at = ledger.polled_years()
     counts = ledger.item_counts()
     cursors = ledger.cursors()
     completes = [c.last_complete_pass_at for c in cursors if c.last_complete_pass_at]
@@ -17,6 +21,10 @@ def status_report(ledger: Ledger, *, ledger_url: str) -> dict[str, Any]:
         "ledger": ledger_url,
         "items": {kind.value: counts.get(kind, 0) for kind in ListKind},
         "quarantined": ledger.quarantine_count(),
+        "invitations_returned": ledger.returned_invitations(),
+        "polled": [{"year": p.year_dir.year, "dir": p.year_dir.path, "reason": p.reason}
+                   for p in polled],
+        "polled_decided_at": _iso(decided_at),
         "cursors": [
             {
                 "list": c.kind.value,

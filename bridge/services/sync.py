@@ -16,7 +16,7 @@ from bridge.errors import ApiError, AuthenticationError, BridgeError
 from bridge.ports import Ledger, SisumakerApi
 from bridge.services.poll import ListPoller
 from bridge.services.stop import StopSignal
-from bridge.services.years import choose_years
+from bridge.services.years import PolledYear, plan_years
 
 log = structlog.get_logger("bridge.sync")
 
@@ -31,6 +31,9 @@ class SyncConfig:
     full_sync_hour: int | None = 2
     directory_template: str = "/surattangsel{yy}"
     domain_refresh: timedelta = timedelta(hours=1)
+    # An older year's directory is polled while its ledger holds cases below this step
+    # (the invitation step: what comes after it is not read from the lists). None: never.
+    open_below_step: int | None = None
 
 
 @dataclass
@@ -97,9 +100,22 @@ class SyncService:
         self._now = now
         self._offered: list[YearDir] | None = None
         self._offered_at: datetime | None = None
+        self._polled: list[PolledYear] | None = None
 
     def years(self) -> list[YearDir]:
         """The year directories to poll now (the domain list is cached for an hour)."""
+        plan = self.plan()
+        if plan != self._polled:
+            # Logged when the choice changes: a previous year taken up or dropped.
+            log.info("years.polled", years=[f"{p.year_dir.path} ({p.reason})" for p in plan],
+                     dropped=[p.year_dir.path for p in self._polled or () if p not in plan],
+                     next="these directories are polled each round")
+            self._ledger.record_polled_years(plan, self._now())
+            self._polled = plan
+        return [entry.year_dir for entry in plan]
+
+    def plan(self) -> list[PolledYear]:
+        """The year directories to poll now, each with the reason."""
         now = self._now()
         if self._needs_domain(now):
             try:
@@ -110,11 +126,13 @@ class SyncService:
                     raise
                 log.warning("years.domain_failed", reason=str(exc),
                             next="using the year directories known before")
-        return choose_years(
+        below = self._config.open_below_step
+        return plan_years(
             self._offered or [],
             now.astimezone(self._config.zone).date(),
             wanted=self._config.years,
             previous_year_weeks=self._config.previous_year_weeks,
+            open_cases=self._ledger.open_case_years(below) if below is not None else None,
             template=self._config.directory_template,
         )
 

@@ -15,12 +15,16 @@ import structlog
 from bridge import codec
 from bridge.config.sop_mapping import SopMappings
 from bridge.domain.cases import Case, ChangeKind, derive_case, diff_cases, may_be_case
+from bridge.domain.invitations import Invitation
 from bridge.domain.items import Disposition, Letter, ListKind, item_from_fields
 from bridge.domain.outbox import OutboxIntent
+from bridge.domain.recognition import Outcome
 from bridge.domain.records import CaseRow, CaseWrite, HistoryRow
+from bridge.domain.review import Decision, ReviewEntry
 from bridge.ports import Ledger
 from bridge.services.case_json import case_document, case_from_document
 from bridge.services.intents import IntentBuilder
+from bridge.services.memo import MemoisedRecognition
 
 log = structlog.get_logger("bridge.cases")
 
@@ -34,6 +38,7 @@ class TrackReport:
     changed: int = 0
     closed: int = 0
     breaches: int = 0
+    queued: int = 0  # letters newly waiting for review
     intents: list[OutboxIntent] = field(default_factory=list)
 
 
@@ -58,6 +63,7 @@ class CaseTracker:
         """
         self._ledger = ledger
         self._mappings = mappings
+        self._recognition = MemoisedRecognition(mappings.recogniser)
         self._intents = intents
         self._now = now
         self._batch = batch
@@ -70,15 +76,24 @@ class CaseTracker:
         self._logged = 0  # case events logged one by one in this round
         self._debug: bool | None = None  # whether debug lines are written (known once asked)
 
-    def run(self) -> TrackReport:
-        """Derive the dirty cases, then refresh cases whose deadline passed, then log breaches."""
+    def run(self, *, finish: bool = True) -> TrackReport:
+        """Derive the dirty cases, then refresh cases whose deadline passed, then log breaches.
+
+        ``finish`` False leaves the breaches to ``finish``: the round first sends the drafts
+        that move step-4 deadlines, and derives those cases again.
+        """
         report, self._carry = self._carry, TrackReport()
         self._mark_deadlines_passed()
         while keys := self._ledger.dirty_cases(self._batch):
             self._derive_batch(keys, report)
-        report.breaches = self._log_breaches()
-        self._summarise(report)
+        if finish:
+            self.finish(report)
         return report
+
+    def finish(self, report: TrackReport) -> None:
+        """Log the round's SLA breaches (each once) and its summary line."""
+        report.breaches += self._log_breaches()
+        self._summarise(report)
 
     def derive_some(self, limit: int = 10) -> bool:
         """Derive up to ``limit`` dirty cases now; False when none is dirty.
@@ -102,54 +117,115 @@ class CaseTracker:
         by_year: dict[int, list[str]] = defaultdict(list)
         for year, surat_id in keys:
             by_year[year].append(surat_id)
-        # The stored cases of the whole batch in one read, not one query per case.
+        # The stored cases, decisions and queued letters of the whole batch in one read each.
         old_rows = self._ledger.get_cases([f"{year}-{surat_id}" for year, surat_id in keys])
+        decisions = self._ledger.decisions_for(keys)
+        queued = self._ledger.queued_for(keys)
         writes: list[CaseWrite] = []
         for year, ids in by_year.items():
             letters, dispositions = self._ledger.case_payloads(year, ids)
+            invitations = self._ledger.case_invitations(year, ids)
             for surat_id in ids:
                 letter = letters.get(surat_id)
                 letter_fields = None if letter is None else codec.loads(letter)
                 items = [codec.loads(p) for p in dispositions.get(surat_id, ())]
                 old_row = old_rows.get(f"{year}-{surat_id}")
-                writes.append(self._derive(year, surat_id, letter_fields, items, old_row, report))
+                derived = _Derived(year, surat_id, letter_fields, items, old_row,
+                                   decisions.get((year, surat_id)), (year, surat_id) in queued,
+                                   invitations.get(surat_id))
+                writes.append(self._derive(derived, report))
         self._ledger.save_cases(writes)
         report.derived += len(writes)
+        for write in writes:
+            case_id = f"{write.year}-{write.surat_id}"
+            was_case = old_rows.get(case_id) is not None
+            if write.review is not None and write.row is None and was_case:
+                self._hold_pushes(case_id)
+            elif write.unqueue and write.row is not None and not was_case:
+                # It waited for review (its pushes held) and is a request again by itself.
+                self._ledger.revive_pushes(case_id)
 
-    def _case(self, year: int, letter_fields: dict[str, object] | None,
-              disposition_fields: list[dict[str, object]], now: datetime
-              ) -> tuple[Case | None, Letter | None]:
+    def derive_now(self, keys: list[tuple[int, str]]) -> TrackReport:
+        """Derive these letters' cases at once (after an operator's decision)."""
+        report = TrackReport()
+        self._derive_batch(keys, report)
+        return report
+
+    def _hold_pushes(self, case_id: str) -> None:
+        """A case whose letter now waits for review sends nothing until a person decides."""
+        for entry in self._ledger.cancel_pushes(case_id):
+            self._event("push.cancelled", warning=True, case_id=case_id, ref=entry.intent.ref,
+                        was=entry.state.value,
+                        reason="the letter now waits for review",
+                        next="`bridge review accept` sends it after all; `reject` keeps it "
+                             "cancelled")
+
+    def _case(self, derived: _Derived, now: datetime) -> tuple[Case | None, Letter | None]:
         """The case of one letter's stored items (their canonical fields), and its letter.
 
         Most letters are no request: their texts alone say so, and their items are not
         even built.
         """
         m = self._mappings
-        if not may_be_case(_text(letter_fields, "perihal"),
-                           (_text(d, "isi") for d in disposition_fields),
-                           has_letter=letter_fields is not None, recogniser=m.recogniser):
+        letter_fields, disposition_fields = derived.letter_fields, derived.disposition_fields
+        opened = derived.decision is not None and derived.decision.action.opens
+        if not opened and not may_be_case(_text(letter_fields, "perihal"),
+                                          (_text(d, "isi") for d in disposition_fields),
+                                          has_letter=letter_fields is not None,
+                                          recogniser=self._recognition):
             return None, None
         letter = self._letter(letter_fields)
         dispositions = [d for d in (self._disposition(f) for f in disposition_fields)
                         if d is not None]
-        case = derive_case(year, letter, dispositions, recogniser=m.recogniser, sop=m.sop,
-                           calendar=m.calendar, now=now)
+        case = derive_case(derived.year, letter, dispositions, recogniser=self._recognition,
+                           sop=m.sop, calendar=m.calendar, now=now, decision=derived.decision,
+                           invitation=derived.invitation)
         return case, letter
 
-    def _derive(self, year: int, surat_id: str, letter_fields: dict[str, object] | None,
-                disposition_fields: list[dict[str, object]], old_row: CaseRow | None,
-                report: TrackReport) -> CaseWrite:
+    def _review(self, derived: _Derived, now: datetime) -> ReviewEntry | None:
+        """The letter's entry in the review queue when it waits for a person, else None."""
+        fields = derived.letter_fields
+        if derived.decision is not None or fields is None:
+            return None
+        verdict = self._recognition.subject_verdict(_text(fields, "perihal"))
+        if verdict.outcome is not Outcome.REVIEW:
+            return None
+        return ReviewEntry(derived.year, derived.surat_id, _text(fields, "perihal"),
+                           _text(fields, "asal_surat"), verdict.score, verdict.reason, now)
+
+    def _not_a_case(self, derived: _Derived, old: Case | None, now: datetime,
+                    report: TrackReport) -> CaseWrite:
+        """The write for a letter that is no case: queued for review, closed, or nothing."""
+        year, surat_id = derived.year, derived.surat_id
+        review = self._review(derived, now)
+        history: list[HistoryRow] = []
+        if review is not None and not derived.queued:
+            report.queued += 1
+            self._event("review.queued", case_id=review.case_id, surat_id=surat_id,
+                        score=review.score, reason=review.why,
+                        next="`bridge review` lists it; accept or reject it there")
+            history.append(HistoryRow(now, "review_queued", f"waits for review: {review.why}",
+                                      f"surat:{surat_id}"))
+        unqueue = derived.queued and review is None
+        if old is not None:
+            report.closed += 1
+            decision = derived.decision
+            why = (decision.describe() if decision is not None
+                   else "the letter waits for review" if review is not None
+                   else "the letter is no longer recognised as a request")
+            self._event("case.closed", case_id=old.case_id, surat_id=surat_id, reason=why)
+            text = ("no longer a request" if decision is None and review is None
+                    else f"closed: {why}")
+            history.append(HistoryRow(now, "closed", text, f"surat:{surat_id}"))
+        return CaseWrite(year, surat_id, None, tuple(history), review=review, unqueue=unqueue)
+
+    def _derive(self, derived: _Derived, report: TrackReport) -> CaseWrite:
         now = self._now()
-        case, letter = self._case(year, letter_fields, disposition_fields, now)
+        year, surat_id, old_row = derived.year, derived.surat_id, derived.old_row
+        case, letter = self._case(derived, now)
         old = case_from_document(codec.loads(old_row.data)) if old_row else None
         if case is None:
-            if old is None:
-                return CaseWrite(year, surat_id, None, ())
-            report.closed += 1
-            self._event("case.closed", case_id=old.case_id, surat_id=surat_id,
-                     reason="the letter is no longer recognised as a request")
-            return CaseWrite(year, surat_id, None, (HistoryRow(now, "closed", "no longer a request",
-                                                               f"surat:{surat_id}"),))
+            return self._not_a_case(derived, old, now, report)
         changes = diff_cases(old, case)
         if old is None:
             report.opened += 1
@@ -166,7 +242,9 @@ class CaseTracker:
                       codec.dumps(case_document(case)), now)
         if case.overdue:
             self._overdue[case.case_id] = (_digest(row.data), _breach_of(case))
-        return CaseWrite(year, surat_id, row, history)
+        else:  # derived again in the same round (a draft just sent): no longer overdue
+            self._overdue.pop(case.case_id, None)
+        return CaseWrite(year, surat_id, row, history, unqueue=derived.queued)
 
     def _log_breaches(self) -> int:
         # A case becomes overdue only when it is derived (time passing marks it dirty), so the
@@ -206,6 +284,7 @@ class CaseTracker:
         if self._logged >= self._log_each:
             log.info("cases.summary", derived=report.derived, opened=report.opened,
                      changed=report.changed, closed=report.closed, breaches=report.breaches,
+                     queued_for_review=report.queued,
                      logged_one_by_one=self._logged,
                      next="the others were logged at debug level; `bridge cases list` shows "
                           "every case")
@@ -250,6 +329,20 @@ class CaseTracker:
     def _parse(kind: ListKind, fields: dict[str, object] | None) -> Letter | Disposition | None:
         # The canonical fields were written when the item was validated and stored.
         return None if fields is None else item_from_fields(kind, fields)
+
+
+@dataclass(frozen=True, slots=True)
+class _Derived:
+    """What one letter's case is derived from: its stored items and an operator's decision."""
+
+    year: int
+    surat_id: str
+    letter_fields: dict[str, object] | None
+    disposition_fields: list[dict[str, object]]
+    old_row: CaseRow | None
+    decision: Decision | None
+    queued: bool  # the letter waited in the review queue before this derivation
+    invitation: Invitation | None = None  # the latest invitation drafted for it
 
 
 @dataclass(frozen=True, slots=True)

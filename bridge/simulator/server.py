@@ -363,8 +363,14 @@ class _ContractApi:
     def _drafts(self, call: _Call) -> Response:
         ref = call.request.query.get("ref")
         drafts = self._state.drafts(call.year, ref)
-        label = f"ref: {ref}" if ref is not None else "semua"
-        return self._list(_page_of(drafts), 1, max(len(drafts), 1), label, "Total Surat")
+        if ref is not None:
+            return self._list(_page_of(drafts), 1, max(len(drafts), 1), f"ref: {ref}",
+                              "Total Surat")
+        # Without a ref: every draft, newest first, paged like the other lists.
+        number, per_page = _paging(call.request.query)
+        newest = drafts[::-1][(number - 1) * per_page: number * per_page]
+        page = Page(_page_of(newest).fragments, len(drafts))
+        return self._list(page, number, per_page, "semua", "Total Surat")
 
     def _list(
         self, page: Page, number: int, per_page: int, filter_by: str, total_key: str

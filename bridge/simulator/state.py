@@ -47,6 +47,9 @@ DRAFT_FIELDS: Final = (
     "jenis_surat", "tujuan", "perihal", "isi", "tgl_acara", "tempat",
     "penandatangan_jabatan", "id_persuratan_rujukan", "ref",
 )  # fmt: skip
+DRAFT_WAITING: Final = "Menunggu Tanda Tangan"
+DRAFT_SIGNED: Final = "Ditandatangani"
+DRAFT_RETURNED: Final = "Dikembalikan"
 DRAFT_REQUIRED: Final = ("jenis_surat", "tujuan", "perihal", "isi", "penandatangan_jabatan")
 INVITATION_REQUIRED: Final = ("tgl_acara", "tempat")
 
@@ -268,6 +271,77 @@ class FaultPlan:
 
 
 # --------------------------------------------------------------------------------------------
+# The signer
+
+
+RETURN_REASONS: Final = (
+    "Mohon perbaiki tanggal rapat, bertepatan dengan agenda Kepala Dinas",
+    "Tujuan surat kurang lengkap, mohon sebutkan jabatan kepala OPD",
+    "Mohon tambahkan narahubung dan nomor telepon pada isi undangan",
+    "Tempat rapat dipindah ke Ruang Rapat Bidang PTIKP lantai 3",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SignerConfig:
+    """How the simulated signer (the IT division head) answers each draft.
+
+    Deterministic: each draft's answer is drawn from ``seed`` and its ``id_compose``, and
+    comes when the state's clock reaches it (signing happens in office hours, Monday to
+    Friday, 08:00-16:00 WIB). Most drafts are signed within a day, some late, a few returned.
+    """
+
+    seed: int = 0
+    returned_rate: float = 0.08
+    late_rate: float = 0.12
+    on_time_hours: tuple[float, float] = (0.5, 6.0)  # office hours after the draft
+    late_hours: tuple[float, float] = (18.0, 40.0)
+    return_hours: tuple[float, float] = (0.5, 8.0)
+
+    def __post_init__(self) -> None:
+        """Refuse rates outside 0..1 and hour ranges that run backwards."""
+        _check_number("returned_rate", self.returned_rate, 0.0, 1.0)
+        _check_number("late_rate", self.late_rate, 0.0, 1.0)
+        for name in ("on_time_hours", "late_hours", "return_hours"):
+            low, high = getattr(self, name)
+            _check_number(f"{name}[0]", low, 0.0, 10_000.0)
+            _check_number(f"{name}[1]", high, low, 10_000.0)
+
+    def answer(self, id_compose: str, drafted: datetime) -> tuple[datetime, bool]:
+        """When the signer answers a draft made at ``drafted`` (naive WIB), and if it signs."""
+        rng = random.Random(f"{self.seed}:{id_compose}")
+        draw = rng.random()
+        if draw < self.returned_rate:
+            hours, signs = self.return_hours, False
+        elif draw < self.returned_rate + self.late_rate:
+            hours, signs = self.late_hours, True
+        else:
+            hours, signs = self.on_time_hours, True
+        return _office_hours_after(drafted, rng.uniform(*hours)), signs
+
+
+_OFFICE_OPEN: Final = 8
+_OFFICE_CLOSE: Final = 16
+
+
+def _office_hours_after(start: datetime, hours: float) -> datetime:
+    """The moment ``hours`` office hours (Mon-Fri 08:00-16:00) after ``start``."""
+    left = timedelta(hours=hours)
+    moment = start
+    while True:
+        if moment.weekday() >= 5 or moment.hour >= _OFFICE_CLOSE:
+            moment = (moment + timedelta(days=1)).replace(hour=_OFFICE_OPEN, minute=0, second=0)
+            continue
+        if moment.hour < _OFFICE_OPEN:
+            moment = moment.replace(hour=_OFFICE_OPEN, minute=0, second=0)
+        closing = moment.replace(hour=_OFFICE_CLOSE, minute=0, second=0)
+        if moment + left <= closing:
+            return (moment + left).replace(microsecond=0)
+        left -= closing - moment
+        moment = closing
+
+
+# --------------------------------------------------------------------------------------------
 # Per-year storage
 
 
@@ -387,6 +461,9 @@ class _Year:
     dispositions: _Table = field(default_factory=lambda: _Table("id_disposisi", "tgl_disposisi"))
     notes: dict[str, list[Item]] = field(default_factory=dict)
     drafts: list[Item] = field(default_factory=list)
+    # id_compose -> (when the signer answers, whether it signs), for drafts still waiting.
+    answers: dict[str, tuple[datetime, bool]] = field(default_factory=dict)
+    signed: int = 0  # letters signed so far: the sequence in their numbers
 
     @property
     def dir(self) -> str:
@@ -424,7 +501,11 @@ class SimState:
         secret: bytes | None = None,
         fractional_total_page: bool = False,
         clock: Callable[[], float] = time.time,
+        signer: SignerConfig | None = None,
     ) -> None:
+        # ``signer`` None: the default signer (seed 0); give SignerConfig(returned_rate=0,
+        # ...) to shape it, or call sign_draft / return_draft for an exact script.
+        self._signer = signer if signer is not None else SignerConfig()
         self._lock = threading.Lock()
         self._clock = clock
         self._username = username
@@ -668,16 +749,77 @@ class SimState:
             data = self._year(year)
             draft: Item = {"id_compose": self._take_id("compose", None)}
             draft.update({name: body.get(name) for name in DRAFT_FIELDS})
-            draft["tgl_dibuat"] = local_now(self._clock).strftime(TIMESTAMP_FORMAT)
+            drafted = local_now(self._clock)
+            draft["tgl_dibuat"] = drafted.strftime(TIMESTAMP_FORMAT)
+            draft.update(status_surat=DRAFT_WAITING, nomor_surat=None, tgl_ditandatangani=None,
+                         catatan_pengembalian=None)
             data.drafts.append(draft)
+            data.answers[draft["id_compose"]] = self._signer.answer(draft["id_compose"], drafted)
             self._posts_by_ref[str(draft["ref"] or "")] += 1
             return str(draft["id_compose"])
 
     def drafts(self, year: int | str, ref: str | None = None) -> list[Item]:
-        """Return copies of a year's drafts, oldest first; only those with ``ref`` if given."""
+        """Return copies of a year's drafts, oldest first; only those with ``ref`` if given.
+
+        The signer's answers due by the state's clock are given first (the status changes
+        in place, as in Sisumaker).
+        """
         with self._lock:
-            drafts = self._year(year).drafts
-            return [dict(d) for d in drafts if ref is None or str(d.get("ref")) == ref]
+            data = self._year(year)
+            self._settle(data)
+            return [dict(d) for d in data.drafts if ref is None or str(d.get("ref")) == ref]
+
+    def sign_draft(self, year: int | str, id_compose: str, *, at: datetime | None = None,
+                   nomor_surat: str | None = None) -> Item:
+        """The signer signs a waiting draft now (or ``at``, naive WIB); return it."""
+        with self._lock:
+            data = self._year(year)
+            draft = self._waiting_draft(data, id_compose)
+            self._sign(data, draft, at or local_now(self._clock), nomor_surat)
+            return dict(draft)
+
+    def return_draft(self, year: int | str, id_compose: str, reason: str) -> Item:
+        """The signer returns a waiting draft for correction, with ``reason``; return it."""
+        with self._lock:
+            data = self._year(year)
+            draft = self._waiting_draft(data, id_compose)
+            data.answers.pop(str(id_compose), None)
+            draft.update(status_surat=DRAFT_RETURNED, catatan_pengembalian=reason)
+            return dict(draft)
+
+    def _waiting_draft(self, data: _Year, id_compose: str) -> Item:
+        for draft in data.drafts:
+            if draft["id_compose"] == str(id_compose):
+                if draft["status_surat"] != DRAFT_WAITING:
+                    raise InvalidInputError(f"draft {id_compose} is {draft['status_surat']}")
+                return draft
+        raise NotFoundError("Surat tidak ditemukan")
+
+    def _settle(self, data: _Year) -> None:
+        """Apply the signer's answers whose time has come (lock held)."""
+        if not data.answers:
+            return
+        now = local_now(self._clock)
+        for draft in data.drafts:
+            planned = data.answers.get(draft["id_compose"])
+            if planned is None or planned[0] > now:
+                continue
+            del data.answers[draft["id_compose"]]
+            when, signs = planned
+            if signs:
+                self._sign(data, draft, when, None)
+            else:
+                rng = random.Random(f"{self._signer.seed}:{draft['id_compose']}:reason")
+                draft.update(status_surat=DRAFT_RETURNED,
+                             catatan_pengembalian=rng.choice(RETURN_REASONS))
+
+    @staticmethod
+    def _sign(data: _Year, draft: Item, when: datetime, nomor: str | None) -> None:
+        data.answers.pop(draft["id_compose"], None)
+        data.signed += 1
+        draft.update(status_surat=DRAFT_SIGNED,
+                     nomor_surat=nomor or f"005/{data.signed:03d}-PTIKP/{data.year}",
+                     tgl_ditandatangani=when.strftime(TIMESTAMP_FORMAT))
 
     def post_counts(self) -> dict[str, int]:
         """How many notes and drafts were created per ``ref`` ("" for none), since the start."""

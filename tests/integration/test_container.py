@@ -29,6 +29,7 @@ import pytest
 
 from bridge.simulator import SimServer, SimState, generate
 from bridge.simulator.state import DEFAULT_PASSWORD, DEFAULT_USERNAME
+from tests.conftest import unavailable
 from tests.integration.conftest import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.container]
@@ -69,17 +70,20 @@ def _image_id(name: str) -> str | None:
 
 
 def _base_image() -> str:
-    """Run the shared script (it may install buildah first); skip only if buildah cannot be had."""
+    """Run the shared script (it may install buildah first); skip only if buildah cannot be had.
+
+    In CI (CI=true) each of those skips fails the run instead: see tests.conftest.unavailable.
+    """
     if not BASE_SCRIPT.is_file():
-        pytest.skip(f"no base-image script at {BASE_SCRIPT}: the container test needs the shared/ "
+        unavailable(f"no base-image script at {BASE_SCRIPT}: the container test needs the shared/ "
                     "folder beside the repository")
     have_buildah = shutil.which("buildah") is not None
     if os.geteuid() != 0:
         why = "buildah needs root here" if have_buildah else \
             "buildah is not installed and installing it needs root"
-        pytest.skip(f"{why} (running as uid {os.geteuid()}); see {BASE_SCRIPT}")
+        unavailable(f"{why} (running as uid {os.geteuid()}); see {BASE_SCRIPT}")
     if not have_buildah and shutil.which("apt-get") is None:
-        pytest.skip("buildah is not installed and cannot be: there is no apt-get on this machine")
+        unavailable("buildah is not installed and cannot be: there is no apt-get on this machine")
     try:
         done = subprocess.run(["bash", str(BASE_SCRIPT)], env=_env(), capture_output=True,
                               text=True, timeout=BASE_TIMEOUT_S, check=False,
@@ -88,7 +92,7 @@ def _base_image() -> str:
         pytest.fail(f"{BASE_SCRIPT} took more than {BASE_TIMEOUT_S} s")
     if done.returncode != 0:
         if shutil.which("buildah") is None:
-            pytest.skip("buildah is not installed and could not be installed with apt-get:\n"
+            unavailable("buildah is not installed and could not be installed with apt-get:\n"
                         + _tail(done.stderr, 15))
         pytest.fail(f"{BASE_SCRIPT} exited {done.returncode}:\n{_tail(done.stderr)}")
     return done.stdout.strip().splitlines()[-1]

@@ -242,6 +242,11 @@ def case_docs(bridge: Bridge) -> dict[str, dict[str, Any]]:
         doc = json.loads(row.data)
         doc.pop("overdue")
         doc.pop("overdue_steps")
+        # The drafted invitation (pushing on) moves the step-4 deadline to a working day
+        # after the drafting; the reference ledger (pushing off) has no draft.
+        doc.pop("invitation", None)
+        if doc.get("next_step") == 4:
+            doc.pop("next_deadline")
         docs[row.case_id] = doc
     return docs
 
@@ -289,7 +294,8 @@ def truth_steps(w: World, year: int, surat_id: str) -> set[int]:
 
 def expected_pushes(bridge: Bridge) -> dict[str, tuple[int, str]]:
     """Every push the ledger's cases imply, ref -> (year, letter id): a note per step reached
-    that push.toml words; past step 3 (letter known) the invitation and the note after it."""
+    that push.toml words; past step 3 (letter known) the invitation, and once it is signed
+    (step 4) the note that says so."""
     expected: dict[str, tuple[int, str]] = {}
     for row in bridge.ledger.list_cases():
         doc = json.loads(row.data)
@@ -299,7 +305,7 @@ def expected_pushes(bridge: Bridge) -> dict[str, tuple[int, str]]:
             expected[push_ref(row.year, row.surat_id, PushAction.NOTE, step)] = where
         if INVITATION_AFTER_STEP in steps and bridge.ledger.get_item(SURAT, row.year, row.surat_id):
             expected[push_ref(row.year, row.surat_id, PushAction.INVITATION, INVITATION_STEP)] = where
-            if SENT_NOTE:
+            if SENT_NOTE and NOTE_AFTER_INVITATION_STEP in steps:  # written once signed
                 expected[push_ref(row.year, row.surat_id, PushAction.NOTE,
                                   NOTE_AFTER_INVITATION_STEP)] = where
     return expected
@@ -702,7 +708,7 @@ class Rollover:
 
     def rounds(self) -> list[tuple[datetime, Callable[[], None], set[str]]]:
         """(the bridge's local time, what happens just before, the directories it must poll)."""
-        y25, both, y26 = {"/surattangsel25"}, {"/surattangsel25", "/surattangsel26"}, {"/surattangsel26"}
+        y25, both = {"/surattangsel25"}, {"/surattangsel25", "/surattangsel26"}
         return [
             (datetime(2025, 12, 20, 11, 0), lambda: None, y25),
             (datetime(2025, 12, 31, 16, 0), self.last_day_of_december, y25),
@@ -710,8 +716,9 @@ class Rollover:
             (datetime(2026, 1, 1, 8, 0), self.new_year_before_the_directory, y25),
             (datetime(2026, 1, 2, 10, 0), self.the_new_directory, both),
             (datetime(2026, 1, 5, 10, 0), self.first_week_of_january, both),
-            # Past BRIDGE_PREVIOUS_YEAR_WEEKS (6): 2025 is no longer polled.
-            (datetime(2026, 2, 20, 10, 0), self.late_february, y26),
+            # Past BRIDGE_PREVIOUS_YEAR_WEEKS (6), 2025 is still polled: it holds cases not
+            # yet at step 4 (still waiting for a disposition or the signature).
+            (datetime(2026, 2, 20, 10, 0), self.late_february, both),
         ]
 
     def request(self, year: int, when: datetime, app: str) -> str:

@@ -3,10 +3,13 @@
 A simulated Sisumaker runs in the test process with many cases at step 3 (so many notes and
 invitations to push) and some latency, so that kills land in the middle of pushes. ``bridge
 sync --once`` is started as a real process on the same data directory again and again and
-killed with SIGKILL a random 0.05-1.5 s (seeded) after its first log line: its start-up (about
-0.7 s of imports) is skipped, since a kill there tests nothing. A last round runs to completion
-without faults; then every ref the server holds must be there exactly once, every push the
-cases imply must be there, and ``bridge outbox --json`` must show everything sent.
+killed with SIGKILL a random 0.05-1.5 s (seeded) after its first log line (even rounds: the kill
+may land while pages are read, cases derived or pushes sent) or after its first push (odd
+rounds: the first full pass and the cases take several rounds, and a kill must land in the
+middle of the pushes); its start-up is skipped, since a kill there tests nothing. A last round
+runs to completion without faults; then every ref the server holds must be there exactly once,
+every push the cases imply must be there, and ``bridge outbox --json`` must show everything
+sent.
 
 ``BRIDGE_KILL_TEST_KILLS`` sets the number of kills (default 12, for CI).
 """
@@ -88,11 +91,19 @@ class LoopResult:
     seconds: float = 0.0
 
 
-def wait_until_up(proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
-    """Wait for the first log line: Python's start-up alone takes most of a second here, and a
-    kill during it tests nothing; the random wait counts from when the bridge is at work."""
+PUSH_LINE = '"push.'  # any push event: push.sent, push.found, push.deferred, ...
+
+
+def wait_until_up(proc: subprocess.Popen[bytes], log: Path, marker: str | None = None,
+                  timeout: float = 30.0) -> None:
+    """Wait for the first log line (or the first holding ``marker``): Python's start-up alone
+    takes a good part of a second here, and a kill during it tests nothing; the random wait
+    counts from when the bridge is at work."""
     deadline = time.monotonic() + timeout
-    while proc.poll() is None and time.monotonic() < deadline and log.stat().st_size == 0:
+    while proc.poll() is None and time.monotonic() < deadline:
+        if (log.stat().st_size > 0 if marker is None
+                else marker in log.read_text(encoding="utf-8", errors="replace")):
+            return
         time.sleep(0.005)
 
 
@@ -111,7 +122,7 @@ def kill_loop(env: dict[str, str], workdir: Path, state: SimState, variant: Vari
         log = workdir / f"round-{round_no:03d}.log"
         proc = start([*BRIDGE, "sync", "--once"], env, workdir, log)
         try:
-            wait_until_up(proc, log)
+            wait_until_up(proc, log, PUSH_LINE if round_no % 2 else None)
             proc.wait(timeout=rng.uniform(*WAIT_RANGE))
         except subprocess.TimeoutExpired:
             kill(proc)
@@ -122,7 +133,7 @@ def kill_loop(env: dict[str, str], workdir: Path, state: SimState, variant: Vari
             killed = False
         finally:
             kill(proc)
-        pushed = '"push.' in log.read_text(encoding="utf-8", errors="replace")
+        pushed = PUSH_LINE in log.read_text(encoding="utf-8", errors="replace")
         result.kills_during_push += int(killed and pushed)
         result.pushed_while_faulted |= pushed and round_no < faults_until
         result.rounds += 1
@@ -190,6 +201,11 @@ def test_sigkill_while_pushing_never_duplicates_nor_loses_a_push(tmp_path: Path,
 
     assert verdict.cases_at_invitation >= 20, "too few cases at step 3 to test anything"
     assert loop.kills >= min(KILLS, 3)
+    # The odd rounds wait for their first push before the random wait, and far more pushes
+    # are due than all rounds together can send (about 600 at 20 ms each, at most 1.5 s a
+    # round), so each odd round is killed while it pushes: half the rounds, a quarter asked.
+    assert loop.kills_during_push >= max(1, loop.rounds // 4), (
+        f"only {loop.kills_during_push} of {loop.kills} kills landed while pushing")
     if variant.faults and loop.pushed_while_faulted:
         assert post_timeouts > 0, "the post-timeout fault never fired"
 

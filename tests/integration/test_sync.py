@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -113,6 +115,7 @@ def test_cli_sync_once_then_status_json(sim: SimServer, sim_state: SimState,
                                         tmp_path: Path) -> None:
     summary = generate(sim_state, letters=150, seed=6)
     env = bridge_env(sim, tmp_path / "data")
+    started = datetime.now(UTC)
     done = run_bridge(["sync", "--once"], env, tmp_path)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
@@ -133,7 +136,7 @@ def test_cli_sync_once_then_status_json(sim: SimServer, sim_state: SimState,
     assert report["items"] == {"surat": sum(v[0] for v in by_year.values()),
                                "disposisi": sum(v[1] for v in by_year.values())}
     assert report["quarantined"] == 0
-    assert report["last_complete_pass_at"] is not None
+    assert started <= datetime.fromisoformat(report["last_complete_pass_at"]) <= datetime.now(UTC)
     assert {c["list"] for c in report["cursors"]} == {"surat", "disposisi"}
     assert all(c["watermark"] for c in report["cursors"])
 
@@ -242,4 +245,10 @@ def test_demo_runs_against_the_built_in_simulator(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "simulated Sisumaker at http://127.0.0.1:" in done.stdout
     assert "pass 3:" in done.stdout
+    # Between passes the clock moves a working day ahead: the simulated signer answers.
+    assert re.search(r"^pass 2: .* invitations \d+ looked up, [1-9]\d* signed", done.stdout, re.M)
+    assert re.search(r"^idle round: \d+ requests \(2 list requests, \d+ invitation look-ups\)$",
+                     done.stdout, re.M)
+    assert re.search(r"^\d+ of \d+ cases OVERDUE", done.stdout, re.M)
+    assert re.search(r"^invitations: .*\d+ signed on time", done.stdout, re.M)
     assert (tmp_path / "data" / "demo" / "ledger.sqlite3").exists()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.domain.calendar import WorkingCalendar
+from bridge.domain.calendar import DEFAULT_CATEGORIES, WorkingCalendar
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -163,3 +163,14 @@ def test_working_days_between_inverts_add_working_days(day: date, n: int) -> Non
 
 
 _SHARED = WorkingCalendar()
+
+
+def test_the_default_categories_are_the_libraries_own() -> None:
+    # recognition.toml's categories are looked up in the holidays library only when they
+    # differ from these defaults (the lookup imports its whole country table): so these
+    # must be valid there, and each must give this year at least one day.
+    from holidays.countries.indonesia import Indonesia
+
+    assert set(DEFAULT_CATEGORIES) <= set(Indonesia.supported_categories)
+    for category in DEFAULT_CATEGORIES:
+        assert Indonesia(years=2026, categories=(category,))

@@ -37,6 +37,8 @@ from bridge.errors import (
     AuthenticationError,
     BridgeError,
     FatalApiError,
+    RateLimitedApiError,
+    RefusedApiError,
     RetriableApiError,
 )
 from bridge.logs import Redactor, configure_logging
@@ -393,6 +395,19 @@ def test_max_attempts_is_honoured(
         client.fetch_page(ListKind.SURAT, Y26, 1)
     assert listing.call_count == 2
     assert caught.value.status_code == 503
+    assert not isinstance(caught.value, RateLimitedApiError)  # a 503 may hide a write
+
+
+def test_a_429_says_the_server_took_nothing(
+    router: respx.MockRouter, make_client: Callable[..., SisumakerClient]
+) -> None:
+    client = make_client(retry=RetryPolicy(max_attempts=2, retry_after_cap=120.0))
+    LoginServer(router, LOGIN_26)
+    listing = router.get(SURAT_26).respond(429)
+    with pytest.raises(RateLimitedApiError) as caught:
+        client.fetch_page(ListKind.SURAT, Y26, 1)
+    assert listing.call_count == 2  # retried like any transient failure
+    assert caught.value.status_code == 429
 
 
 def test_retry_after_seconds_is_honoured(
@@ -474,7 +489,7 @@ def test_client_errors_are_fatal_and_not_retried(
     listing = router.get(SURAT_26).respond(
         status, json={"status": 0, "messages": f"Parameter salah ({status})"}
     )
-    with pytest.raises(FatalApiError) as caught:
+    with pytest.raises(RefusedApiError) as caught:  # the server took nothing
         client.fetch_page(ListKind.SURAT, Y26, 1)
     assert not isinstance(caught.value, AuthenticationError)
     assert caught.value.status_code == status
@@ -535,7 +550,7 @@ def test_status_0_in_a_200_is_fatal(
     listing = router.get(SURAT_26).respond(
         200, json={"status": 0, "messages": "Data tidak ditemukan"}
     )
-    with pytest.raises(FatalApiError, match="Data tidak ditemukan"):
+    with pytest.raises(RefusedApiError, match="Data tidak ditemukan"):
         client.fetch_page(ListKind.SURAT, Y26, 1)
     assert listing.call_count == 1
     assert fake_time.sleeps == []
@@ -1053,3 +1068,58 @@ def test_each_new_token_is_handed_to_the_redactor_in_its_directorys_slot(
     assert redactor.scrub("sent opaque-second-token") == "sent <redacted>"
     # The renewed token took the old one's place: the list of secrets does not grow.
     assert redactor.scrub("opaque-first-token") == "opaque-first-token"
+
+
+# -- draft invitations: where they stand with their signer ------------------------------------------
+
+
+DRAFT_REF = "sb-26-88121-invitation-4"
+
+
+def _draft(**fields: Any) -> dict[str, Any]:
+    return {"id_compose": "50017", "ref": DRAFT_REF, "tgl_dibuat": "2026-11-23 11:00:00",
+            "status_surat": "Menunggu Tanda Tangan", "nomor_surat": None,
+            "tgl_ditandatangani": None, "catatan_pengembalian": None, **fields}
+
+
+def _drafts_route(router: respx.MockRouter, *entries: dict[str, Any]) -> respx.Route:
+    LoginServer(router, "/surattangsel26/api/auth")
+    return router.get("/surattangsel26/api/suratkeluar/filter").mock(
+        return_value=httpx.Response(200, json={"status": 1, "data": list(entries)}))
+
+
+def test_draft_status_reads_a_signed_draft_with_its_number_and_time(
+        router: respx.MockRouter, client: SisumakerClient) -> None:
+    route = _drafts_route(router, _draft(ref="sb-other"), _draft(
+        status_surat=" ditandatangani ", nomor_surat="005/731-PTIKP/2026",
+        tgl_ditandatangani="2026-11-24 10:15:00"))
+    answer = client.draft_status(YearDir(2026, "/surattangsel26"), DRAFT_REF)
+    assert answer is not None
+    assert answer.status.value == "signed" and answer.remote_id == "50017"
+    assert answer.nomor_surat == "005/731-PTIKP/2026"
+    assert answer.signed_at is not None
+    assert answer.signed_at.isoformat() == "2026-11-24T10:15:00+07:00"
+    assert route.call_count == 1  # one request per draft
+    assert route.calls.last.request.url.params["ref"] == DRAFT_REF
+
+
+def test_draft_status_reads_waiting_returned_and_unknown_drafts(
+        router: respx.MockRouter, client: SisumakerClient) -> None:
+    year = YearDir(2026, "/surattangsel26")
+    route = _drafts_route(router, _draft())
+    waiting = client.draft_status(year, DRAFT_REF)
+    assert waiting is not None and waiting.status.value == "waiting" and waiting.signed_at is None
+    route.mock(return_value=httpx.Response(200, json={"status": 1, "data": [_draft(
+        status_surat="Dikembalikan", catatan_pengembalian="Mohon perbaiki tanggal rapat")]}))
+    returned = client.draft_status(year, DRAFT_REF)
+    assert returned is not None and returned.status.value == "returned"
+    assert returned.reason == "Mohon perbaiki tanggal rapat"
+    route.mock(return_value=httpx.Response(200, json={"status": 1, "data": []}))
+    assert client.draft_status(year, DRAFT_REF) is None
+    route.mock(return_value=httpx.Response(200, json={"status": 1, "data": [_draft(
+        status_surat="Diarsipkan")]}))
+    with pytest.raises(FatalApiError) as caught:
+        client.draft_status(year, DRAFT_REF)
+    message = str(caught.value)
+    assert "'Diarsipkan'" in message and "'Ditandatangani'" in message
+    assert "push.draft_statuses" in message

@@ -506,21 +506,43 @@ LOADERS: dict[str, Callable[[Path], object]] = {
 }
 
 
+def _mappings_with(directory: Path, name: str, text: str | bytes) -> Path:
+    """Copy the shipped files into ``directory`` with ``name`` replaced; the replaced file."""
+    for shipped in SHIPPED:
+        shutil.copyfile(MAPPINGS / shipped, directory / shipped)
+    target = directory / name
+    if isinstance(text, bytes):
+        target.write_bytes(text)
+    else:
+        target.write_text(text, encoding="utf-8")
+    return target
+
+
 def load_with(name: str, text: str | bytes) -> None:
-    """Load a mappings dir where ``name`` is replaced; anything but MappingError propagates."""
+    """Load a mappings dir where ``name`` is replaced; anything but MappingError propagates.
+
+    For the fuzz tests, whose broken files may still be valid: loading may succeed.
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        for shipped in SHIPPED:
-            shutil.copyfile(MAPPINGS / shipped, directory / shipped)
-        target = directory / name
-        if isinstance(text, bytes):
-            target.write_bytes(text)
-        else:
-            target.write_text(text, encoding="utf-8")
+        target = _mappings_with(Path(tmp), name, text)
         try:
-            LOADERS[name](directory)
+            LOADERS[name](Path(tmp))
         except MappingError as exc:
             assert str(target) in str(exc), f"the message does not name {target}: {exc}"
+
+
+def mapping_error(name: str, text: str | bytes) -> str:
+    """The MappingError of a mappings dir where ``name`` is replaced; fails if it loads.
+
+    The message must name the file; it is returned for the caller to check the key.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        target = _mappings_with(Path(tmp), name, text)
+        with pytest.raises(MappingError) as caught:
+            LOADERS[name](Path(tmp))
+    message = str(caught.value)
+    assert str(target) in message, f"the message does not name {target}: {message}"
+    return message
 
 
 @pytest.mark.parametrize("name", list(SHIPPED))
@@ -560,20 +582,23 @@ def _replace(name: str, old: str, new: str) -> str:
 
 
 def test_a_date_format_repeating_a_directive_is_a_mapping_error() -> None:
-    load_with(PROFILE_FILE, _replace(PROFILE_FILE, '"%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",',
-                                     '"%Y-%m-%d %H:%M:%S %Y", "%Y-%m-%d %H:%M",'))
+    message = mapping_error(PROFILE_FILE, _replace(PROFILE_FILE, '"%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",',
+                                                   '"%Y-%m-%d %H:%M:%S %Y", "%Y-%m-%d %H:%M",'))
+    assert "lists.surat.date_formats: created_at: '%Y-%m-%d %H:%M:%S %Y'" in message
 
 
 def test_a_pattern_with_a_huge_repeat_is_a_mapping_error() -> None:
-    load_with(RECOGNITION_FILE, _replace(RECOGNITION_FILE, "patterns = [\n",
-                                         "patterns = [\n    'x{4294967296}',\n"))
+    message = mapping_error(RECOGNITION_FILE, _replace(RECOGNITION_FILE, "patterns = [\n",
+                                                       "patterns = [\n    'x{4294967296}',\n"))
+    assert "request.require.act.patterns.0: bad regular expression 'x{4294967296}'" in message
 
 
 @pytest.mark.parametrize("name", list(SHIPPED))
 def test_a_mapping_file_that_is_not_utf8_is_a_mapping_error(name: str) -> None:
     # Saved in Latin-1 by a Windows editor: a MappingError naming the file, not a traceback.
     text = (MAPPINGS / name).read_text(encoding="utf-8")
-    load_with(name, ("# prosés\n" + text).encode("latin-1", errors="replace"))
+    message = mapping_error(name, ("# prosés\n" + text).encode("latin-1", errors="replace"))
+    assert "not UTF-8 text" in message
 
 
 # -- text helpers ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from bridge.adapters.ledger import open_ledger
 from bridge.adapters.ledger.schema import CURRENT_VERSION
 from bridge.adapters.ledger.sqlite import SqliteLedger
 from bridge.domain.items import ListKind
+from bridge.domain.outbox import OutboxIntent, OutboxState, PushAction
 from bridge.domain.records import (
     ItemRecord,
     PageBatch,
@@ -22,6 +23,7 @@ from bridge.domain.records import (
     StoreResult,
 )
 from bridge.errors import ConfigurationError, LedgerError
+from tests.conftest import unavailable
 
 NOW = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
 SURAT = ListKind.SURAT
@@ -156,6 +158,33 @@ def test_schema_is_versioned_and_migrating_again_is_harmless(tmp_path: Path) -> 
     assert rows(path, "PRAGMA journal_mode") == [("wal",)]
 
 
+def test_migration_4_renames_the_outbox_state_sending_to_in_doubt(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    store = SqliteLedger(path)
+    store.migrate()
+    intents = [OutboxIntent(ref=f"sb-26-{n}-note-2", case_id=f"2026-{n}", year=2026,
+                            surat_id=str(n), action=PushAction.NOTE, step=2, body={"n": n})
+               for n in (1, 2)]
+    assert store.enqueue(intents) == 2
+    store.close()
+    with sqlite3.connect(path) as conn:  # a ledger written by a bridge before version 4
+        conn.execute("UPDATE outbox SET state = 'sending' WHERE ref = 'sb-26-1-note-2'")
+        conn.execute("UPDATE schema_version SET version = 3")
+        # What migrations 5 on created did not exist in a ledger of version 3.
+        conn.execute("DROP TABLE invitations")
+        conn.execute("DROP TABLE polled_years")
+        conn.execute("DROP TABLE decisions")
+        conn.execute("DROP TABLE review_queue")
+    store = SqliteLedger(path)
+    assert store.migrate() == CURRENT_VERSION
+    by_ref = {e.intent.ref: e.state for e in store.outbox_entries()}
+    assert by_ref == {"sb-26-1-note-2": OutboxState.IN_DOUBT, "sb-26-2-note-2": OutboxState.PENDING}
+    assert [e.intent.ref for e in store.outbox_entries(case_id="2026-1")] == ["sb-26-1-note-2"]
+    assert [e.intent.ref for e in store.outbox_entries(OutboxState.PENDING, case_id="2026-1")] == []
+    store.close()
+    assert rows(path, "SELECT state FROM outbox ORDER BY ref") == [("in_doubt",), ("pending",)]
+
+
 def test_a_ledger_from_a_newer_bridge_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "l.sqlite3"
     store = SqliteLedger(path)
@@ -227,7 +256,7 @@ def test_racing_processes_never_both_win_a_lease(ledger, request) -> None:
 @pytest.mark.postgres
 def test_postgres_ledger_url_errors_hide_the_password(postgres_reason) -> None:
     if postgres_reason is not None:
-        pytest.skip(postgres_reason)
+        unavailable(postgres_reason)
     with pytest.raises(LedgerError) as caught:
         open_ledger("postgresql://bridge:S3cret-pw@127.0.0.1:1/nowhere")
     assert "S3cret-pw" not in str(caught.value)
@@ -237,7 +266,7 @@ def test_postgres_ledger_url_errors_hide_the_password(postgres_reason) -> None:
 @pytest.mark.postgres
 def test_a_postgres_database_not_in_utf8_is_refused_at_start_with_the_fix(postgres_reason) -> None:
     if postgres_reason is not None:
-        pytest.skip(postgres_reason)
+        unavailable(postgres_reason)
     import psycopg
 
     from tests.conftest import POSTGRES_URL

@@ -55,6 +55,7 @@ def test_optional_dates_tolerate_zero_dates_and_fill_in_later(parsers) -> None:
     filled = parse(parsers, ListKind.SURAT, {**letter(1), "tgl_diterimaTU": "2026-11-21 09:00:00"})
     assert isinstance(filled, Parsed)
     assert filled.item.received_at is not None
+    assert filled.item.received_at.isoformat() == "2026-11-21T09:00:00+07:00"
     assert filled.record.content_hash != result.record.content_hash
 
 

@@ -19,7 +19,7 @@ import shutil
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -36,8 +36,16 @@ from bridge.config.profile import Profile
 from bridge.config.push_mapping import PushMapping, load_push_mapping
 from bridge.config.sop_mapping import SopMappings, load_sop_mappings
 from bridge.domain.cases import Case, StepReached
+from bridge.domain.invitations import InvitationStatus
 from bridge.domain.items import Letter, YearDir
-from bridge.domain.outbox import OutboxEntry, OutboxIntent, OutboxState, PushAction, push_ref
+from bridge.domain.outbox import (
+    OutboxEntry,
+    OutboxIntent,
+    OutboxState,
+    PushAction,
+    push_ref,
+    ref_attempt,
+)
 from bridge.errors import MappingError
 from bridge.ports import Ledger
 from bridge.services.intents import IntentBuilder
@@ -353,7 +361,7 @@ def test_an_uncertain_post_is_looked_up_before_any_new_post(
         # Nothing there yet, but a slow POST may still land: no second POST in this round.
         assert server.trail(intent) == ["POST", "GET"]
         assert (report.sent, report.deferred) == (0, 1)
-        assert entry_of(ledger, intent).state is OutboxState.SENDING
+        assert entry_of(ledger, intent).state is OutboxState.IN_DOUBT
         report = make_pusher().run()  # the next round looks up again, then sends
         assert server.trail(intent) == ["POST", "GET", "GET", "POST"]
         assert (report.sent, report.found) == (1, 0)
@@ -378,7 +386,7 @@ def test_a_5xx_on_post_is_looked_up_never_blindly_posted_again(
     make_pusher().run()
     if not created:  # in doubt until a later round: the 5xx may hide a POST still landing
         assert server.trail(intent) == ["POST", "GET"]
-        assert entry_of(ledger, intent).state is OutboxState.SENDING
+        assert entry_of(ledger, intent).state is OutboxState.IN_DOUBT
         make_pusher().run()
 
     assert len(server.stored(intent.ref)) == 1
@@ -403,7 +411,7 @@ def test_a_post_failing_every_time_is_deferred_in_doubt_and_looked_up_next_round
     assert_no_blind_repost(trail)
     assert report.deferred == 1 and report.sent == 0
     entry = entry_of(ledger, intent)
-    assert entry.state is OutboxState.SENDING  # in doubt: the next round looks it up first
+    assert entry.state is OutboxState.IN_DOUBT  # in doubt: the next round looks it up first
     assert entry.attempts == 3 and "503" in (entry.last_error or "")
 
     make_pusher().run()
@@ -543,7 +551,7 @@ def test_a_failing_look_up_sends_nothing_and_leaves_the_push_in_doubt(
     assert server.trail(intent) == ["GET"] * 3  # the client's 3 attempts, then it gives up
     assert server.posts(intent.ref) == 0 and server.stored(intent.ref) == []
     entry = entry_of(ledger, intent)
-    assert entry.state is OutboxState.SENDING
+    assert entry.state is OutboxState.IN_DOUBT
     assert "look-up failed" in (entry.last_error or "")
     assert report.deferred == 1
     assert entry_of(ledger, other).state is OutboxState.SENT  # not held up
@@ -567,7 +575,7 @@ def test_a_timeout_then_a_failing_look_up_does_not_post_again(
 
     assert server.trail(intent) == ["POST", "GET", "GET", "GET"]
     assert len(server.stored(intent.ref)) == 1
-    assert entry_of(ledger, intent).state is OutboxState.SENDING
+    assert entry_of(ledger, intent).state is OutboxState.IN_DOUBT
 
 
 def test_a_push_is_given_up_after_too_many_attempts_without_a_last_blind_post(
@@ -606,7 +614,7 @@ def test_a_requeued_failed_push_is_looked_up_first(
     # What `bridge outbox retry ID` does, once the cause is fixed.
     assert ledger.requeue(entry.id)
     requeued = ledger.outbox_entry(entry.id)
-    assert requeued is not None and requeued.state is OutboxState.SENDING
+    assert requeued is not None and requeued.state is OutboxState.IN_DOUBT
     make_pusher().push(requeued, PushReport())
 
     assert server.trail(intent) == (["POST", "GET"] if server_has_it
@@ -861,20 +869,59 @@ def test_only_reached_steps_get_notes_and_only_step_3_with_a_letter_an_invitatio
         (PushAction.NOTE, 1), (PushAction.NOTE, 3), (PushAction.INVITATION, 4)]
 
 
-def test_the_note_after_the_invitation_names_the_draft_and_the_meeting(
+def signed(case: Case, builder: IntentBuilder, *, nomor: str = "005/731-PTIKP/2026") -> Case:
+    """The case once its invitation (drafted by ``builder``) is signed: step 4 reached."""
+    inv = the_invitation(builder.for_case(case, make_letter()))
+    entry = OutboxEntry(1, inv, OutboxState.SENT, 1, "50017", None, DRAFTED_TUESDAY,
+                        DRAFTED_TUESDAY, DRAFTED_TUESDAY)
+    waiting = builder.invitation_record(entry, "50017")
+    at = DRAFTED_TUESDAY + timedelta(hours=2)
+    invitation = replace(waiting, status=InvitationStatus.SIGNED, nomor_surat=nomor,
+                         signed_at=at)
+    steps = {**case.steps, 4: StepReached(at, "Kepala Bidang", "suratkeluar:50017")}
+    return replace(case, steps=steps, step=4, next_step=5, invitation=invitation)
+
+
+def test_the_step_4_note_is_written_when_the_invitation_is_signed_not_when_drafted(
         push_mapping: PushMapping, profile: Profile, sop_mappings: SopMappings) -> None:
     builder = make_builder(push_mapping, profile, sop_mappings, DRAFTED_TUESDAY)
     case, letter = make_case(), make_letter()
-    inv = the_invitation(builder.for_case(case, letter))
-    follow_up = builder.after_invitation(case, letter, inv.body, "50017")
+    drafted = builder.for_case(case, letter)
+    assert push_ref(2026, "88121", PushAction.NOTE, 4) not in {i.ref for i in drafted}
+    waiting = replace(case, invitation=builder.invitation_record(
+        OutboxEntry(1, the_invitation(drafted), OutboxState.SENT, 1, "50017", None,
+                    DRAFTED_TUESDAY, DRAFTED_TUESDAY, DRAFTED_TUESDAY), "50017"))
+    assert [i.ref for i in builder.for_case(waiting, letter)] == [i.ref for i in drafted]
 
-    assert follow_up is not None
-    assert (follow_up.action, follow_up.step) == (PushAction.NOTE, 4)
-    assert follow_up.ref == "sb-26-88121-note-4" == follow_up.body["ref"]
-    text = follow_up.body["catatan"]
+    after = builder.for_case(signed(case, builder), letter)
+    notes = [i for i in after if (i.action, i.step) == (PushAction.NOTE, 4)]
+    assert len(notes) == 1
+    note = notes[0]
+    assert note.ref == "sb-26-88121-note-4" == note.body["ref"]
+    text = note.body["catatan"]
     assert text.startswith("Langkah 4:")
-    assert "50017" in text and "Selasa, 29 Desember 2026" in text and "09:00" in text
+    assert "005/731-PTIKP/2026" in text and "50017" in text
+    assert "Selasa, 22 Desember 2026 pukul 17.00 WIB" in text  # signed 10:00 UTC = 17:00 WIB
+    assert "Selasa, 29 Desember 2026" in text and "09.00" in text  # the meeting
     assert push_mapping.invitation.place in text
+    # The same invitation ref, whatever the state: nothing is queued twice.
+    assert the_invitation(after).ref == the_invitation(drafted).ref
+
+
+def test_a_draft_sent_again_after_a_return_has_a_new_ref(
+        push_mapping: PushMapping, profile: Profile, sop_mappings: SopMappings) -> None:
+    builder = make_builder(push_mapping, profile, sop_mappings, DRAFTED_TUESDAY)
+    again = builder.invitation(make_case(), make_letter(), attempt=2)
+    assert again.ref == "sb-26-88121-invitation-4-r2" == again.body["ref"]
+    assert ref_attempt(again.ref) == 2
+    assert ref_attempt("sb-26-88121-invitation-4") == 1
+    entry = OutboxEntry(7, again, OutboxState.SENT, 1, "50020", None, DRAFTED_TUESDAY,
+                        DRAFTED_TUESDAY, DRAFTED_TUESDAY)
+    record = builder.invitation_record(entry, "50020")
+    assert (record.attempt, record.remote_id, record.status) == (2, "50020",
+                                                                 InvitationStatus.WAITING)
+    assert record.meeting_at is not None and record.meeting_at.isoformat().startswith(
+        "2026-12-29T09:00:00+07")
 
 
 # -- load_push_mapping errors ----------------------------------------------------------------
@@ -972,8 +1019,8 @@ def test_outbox_counts_after_a_mixed_run(
     server.post_script[doubtful.ref] = [Answer(creates=False, status=503)] * 3
     make_pusher().run()
     counts = ledger.outbox_counts()
-    assert counts == {OutboxState.PENDING: 0, OutboxState.SENDING: 1, OutboxState.SENT: 1,
-                      OutboxState.FAILED: 1}
+    assert counts == {OutboxState.PENDING: 0, OutboxState.IN_DOUBT: 1, OutboxState.SENT: 1,
+                      OutboxState.FAILED: 1, OutboxState.CANCELLED: 0}
     assert Counter(m for m, _, _ in server.events) == Counter({"POST": 3, "GET": 1})
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from bridge.config.environment import ledger_location_from_environment, mappings_dir_from_environment
 from bridge.config.profile import load_profile
 from bridge.config.settings import Settings, load_settings, shipped_mappings_dir
 from bridge.errors import ConfigurationError
@@ -240,3 +241,32 @@ def test_require_sisumaker_returns_the_triple(monkeypatch: pytest.MonkeyPatch) -
     assert (url, username) == ("https://sisu.test", "tu-kominfo")
     assert isinstance(password, SecretStr)
     assert password.get_secret_value() == SECRET
+
+
+@pytest.mark.parametrize(
+    ("environ", "dotenv"),
+    [
+        ({}, ""),
+        ({"BRIDGE_DATA_DIR": "state"}, ""),
+        ({}, "BRIDGE_DATA_DIR=from-dotenv\n"),
+        ({"BRIDGE_DATA_DIR": "from-env"}, "BRIDGE_DATA_DIR=from-dotenv\n"),
+        ({"bridge_data_dir": "lower-case"}, ""),
+        ({}, "bridge_ledger_url=postgresql://bridge@db/bridge\n"),
+        ({"BRIDGE_LEDGER_URL": "postgresql://a@h/a"}, "BRIDGE_LEDGER_URL=postgresql://b@h/b\n"),
+        ({"BRIDGE_LEDGER_URL": "", "BRIDGE_DATA_DIR": "x"}, ""),
+        ({"BRIDGE_MAPPINGS_DIR": "/etc/bridge/mappings"}, ""),
+        ({}, 'BRIDGE_MAPPINGS_DIR="/srv/mappings"\nBRIDGE_DATA_DIR=\'/srv/data\'\n'),
+    ],
+)
+def test_ledger_commands_read_the_ledger_and_mappings_as_the_settings_do(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, environ: dict[str, str], dotenv: str
+) -> None:
+    # `bridge status` and friends skip pydantic-settings (bridge.config.environment); they
+    # must find the same ledger and mapping files as every other command.
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    if dotenv:
+        (tmp_path / ".env").write_text(dotenv, encoding="utf-8")
+    settings = load_settings()
+    assert ledger_location_from_environment() == settings.ledger_location
+    assert mappings_dir_from_environment() == settings.mappings_dir

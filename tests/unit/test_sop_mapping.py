@@ -29,7 +29,8 @@ def test_the_shipped_mappings_load() -> None:
     assert sop.step(4).output == "Surat undangan rapat pembahasan pengembangan sistem / aplikasi"
     assert sop.step(5).lane is Lane.OPD
     assert sop.step(8).summary
-    assert [s.number for s in sop.tracked] == [1, 2, 3]
+    assert [s.number for s in sop.tracked] == [1, 2, 3, 4]
+    assert sop.invitation_step == 4
     trigger = sop.step(3).trigger
     assert trigger is not None
     assert (trigger.kind, trigger.from_role, trigger.to_role) == (
@@ -122,7 +123,7 @@ BROKEN = {
         S,
         '[steps.trigger]\nkind = "letter"',
         '[steps.trigger]\nkind = "email"',
-        ["steps.0.trigger.kind", "'letter' or 'disposition'"],
+        ["steps.0.trigger.kind", "'letter', 'disposition' or 'invitation'"],
     ),
     "bad unicode form": (
         R,
@@ -249,3 +250,36 @@ def test_a_missing_file(mappings_dir: Path) -> None:
 def test_a_file_that_is_not_toml(mappings_dir: Path) -> None:
     path = edit(mappings_dir, RECOGNITION_FILE, "\n[normalise]\n", "\n[normalise\n")
     assert f"{path}: not valid TOML" in error_of(mappings_dir)
+
+
+# --- [fuzzy] and [review] (issue 13) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ('    "permohonan", "permintaan",', '    "apl", "permintaan",',
+     "fuzzy.vocabulary: 'apl': give single words of letters only, at least 6 long"),
+    ('    "permohonan", "permintaan",', '    "rancang bangun", "permintaan",',
+     "fuzzy.vocabulary: 'rancang bangun': give single words of letters only"),
+    ('protect = [\n', 'protect = [\n    "kata sandi",\n',
+     "fuzzy.protect: 'kata sandi': give single words of letters only"),
+    ("review_from = 0.5", "review_from = 0.9",
+     "review.review_from: 0.9 is above review.request_from (0.8)"),
+    ('near_miss_clause = "intent"', 'near_miss_clause = "maksud"',
+     "review.near_miss_clause: no clause 'maksud' in request.require; valid: act, object, intent"),
+    ("two_edits_from = 7", "two_edits_from = 3", "fuzzy.two_edits_from"),
+    ("per_edit = 0.1", "per_edit = 2", "review.per_edit"),
+])
+def test_a_bad_fuzzy_or_review_setting_stops_start_up(mappings_dir: Path, old: str, new: str,
+                                                       expected: str) -> None:
+    path = edit(mappings_dir, RECOGNITION_FILE, old, new)
+    message = error_of(mappings_dir)
+    assert str(path) in message and expected in message
+
+
+def test_a_review_example_outside_the_band_stops_start_up(mappings_dir: Path) -> None:
+    first = 'review = [\n    "Dinas Sosial - Pembuatan Aplikasi Pendataan Lansia",'
+    path = edit(mappings_dir, RECOGNITION_FILE, first,
+                'review = [\n    "Permohonan Pembuatan Aplikasi Pendataan Lansia",')
+    message = error_of(mappings_dir)
+    assert (f"{path}: request.examples.review[0]: 'Permohonan Pembuatan Aplikasi Pendataan Lansia' "
+            "should be left for review but is not: got request") in message

@@ -218,16 +218,33 @@ def test_a_letter_recognised_nowhere_is_no_case_and_the_check_says_so(mappings, 
     assert not may_be_case(None, ["Untuk ditindaklanjuti", None], has_letter=False, recogniser=rec)
 
 
-def test_verdicts_are_memoised_and_the_memo_is_bounded(monkeypatch) -> None:
-    from bridge.domain import recognition
+def test_derive_case_leaves_the_shortcut_to_its_caller(mappings, parsers, monkeypatch) -> None:
+    # The tracker asks may_be_case before building the items; derive_case asking it again
+    # recognised every case's texts twice.
+    from bridge.domain import cases
 
-    rec = load_sop_mappings(MAPPINGS).recogniser  # a recogniser of its own
+    def asked(*_args: object, **_kwargs: object) -> bool:
+        raise AssertionError("derive_case asked may_be_case")
+
+    monkeypatch.setattr(cases, "may_be_case", asked)
+    parsed = parsers[ListKind.SURAT].parse(
+        2026, {**letter(1), "perihal": "Permohonan Pembuatan Aplikasi SIMPEG"})
+    assert isinstance(parsed, Parsed) and isinstance(parsed.item, Letter)
+    case = derive_case(2026, parsed.item, [], recogniser=mappings.recogniser, sop=mappings.sop,
+                       calendar=mappings.calendar, now=datetime(2026, 11, 25, tzinfo=UTC))
+    assert case is not None and case.step == 1
+
+
+def test_verdicts_are_memoised_and_the_memo_is_bounded() -> None:
+    from bridge.services.memo import MemoisedRecognition
+
+    # The memo lives outside the recogniser, in functools.lru_cache (issue 13).
+    rec = MemoisedRecognition(load_sop_mappings(MAPPINGS).recogniser, size=3)
     first = rec.subject_verdict("Permohonan Pembuatan Aplikasi SIMPEG")
     assert rec.subject_verdict("Permohonan Pembuatan Aplikasi SIMPEG") is first
-    monkeypatch.setattr(recognition, "_VERDICT_MEMO_LIMIT", 3)
     for n in range(10):
         assert not rec.subject_verdict(f"Undangan {n}")
-    assert len(rec._subject_memo) <= 3
+    assert rec._subject.cache_info().currsize <= 3
     assert rec.subject_verdict("Permohonan Pembuatan Aplikasi SIMPEG") == first
 
 

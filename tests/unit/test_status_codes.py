@@ -27,7 +27,7 @@ NOW = datetime(2026, 1, 5, 8, 0, 0, tzinfo=UTC)
         (401, Outcome.UNAUTHORIZED),
         (408, Outcome.RETRY),
         (425, Outcome.RETRY),
-        (429, Outcome.RETRY),
+        (429, Outcome.RATE_LIMITED),
         (500, Outcome.RETRY),
         (502, Outcome.RETRY),
         (503, Outcome.RETRY),

@@ -8,6 +8,7 @@ from typing import Any
 
 from bridge.adapters.ledger.base import SqlBase, from_iso, iso, now_utc
 from bridge.domain.records import CaseRow, CaseWrite, HistoryRow
+from bridge.domain.review import ReviewEntry
 
 _IN_CHUNK = 400
 _BREACH_CHUNK = 200  # four values a row: stays under SQLite's bound-variable limit
@@ -63,6 +64,8 @@ class CaseStore(SqlBase):
         kept = [_case_params(w.row) for w in writes if w.row is not None]
         history = [(f"{w.year}-{w.surat_id}", iso(h.at), h.kind, h.description, h.source)
                    for w in writes for h in w.history]
+        queued = [_queue_params(w.review) for w in writes if w.review is not None]
+        unqueued = [(w.year, w.surat_id) for w in writes if w.unqueue]
         with self._transaction() as cur:
             self._may_lose_on_crash(cur)
             if gone:
@@ -73,6 +76,11 @@ class CaseStore(SqlBase):
                 cur.executemany(
                     self._sql("INSERT INTO case_history (case_id, at, kind, description, source) "
                               "VALUES (?, ?, ?, ?, ?)"), history)
+            if queued:
+                cur.executemany(self._sql(UPSERT_QUEUE), queued)
+            if unqueued:
+                cur.executemany(
+                    self._sql("DELETE FROM review_queue WHERE year = ? AND surat_id = ?"), unqueued)
             if writes:
                 cur.executemany(
                     self._sql("DELETE FROM dirty_cases WHERE year = ? AND surat_id = ?"),
@@ -111,20 +119,29 @@ class CaseStore(SqlBase):
             (after, limit))
         return [_case(row) for row in rows]
 
-    def list_cases(self, *, step: int | None = None, overdue: bool | None = None) -> list[CaseRow]:
-        """Cases, newest letters first, filtered by step and overdue state."""
-        where, params = [], []
-        if step is not None:
-            where.append("step = ?")
-            params.append(step)
-        if overdue is not None:
-            where.append("overdue = ?")
-            params.append(int(overdue))
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+    def list_cases(self, *, step: int | None = None, overdue: bool | None = None,
+                   limit: int | None = None, offset: int = 0) -> list[CaseRow]:
+        """Cases, newest letters first, filtered by step and overdue state; ``limit`` from ``offset``."""
+        clause, params = _case_filter(step, overdue)
+        order = "ORDER BY year DESC, updated_at DESC, case_id"
+        if limit is not None:
+            # The page's ids are sorted without their documents: sorting whole rows carries
+            # every document through the sort (50,000 cases: 315 ms, this way 115 ms).
+            clause = (f"WHERE case_id IN (SELECT case_id FROM cases {clause} {order} "  # noqa: S608
+                      "LIMIT ? OFFSET ?)")
+            params += [limit, offset]
         rows = self._query(self._sql(
             "SELECT case_id, year, surat_id, step, overdue, next_deadline, data, updated_at "  # noqa: S608
-            f"FROM cases {clause} ORDER BY year DESC, updated_at DESC, case_id"), params)
+            f"FROM cases {clause} {order}"), params)
         return [_case(row) for row in rows]
+
+    def count_cases(self, *, step: int | None = None,
+                    overdue: bool | None = None) -> tuple[int, int]:
+        """How many cases pass the filters, and how many of those are overdue."""
+        clause, params = _case_filter(step, overdue)
+        rows = self._query(self._sql(
+            f"SELECT COUNT(*), COALESCE(SUM(overdue), 0) FROM cases {clause}"), params)  # noqa: S608
+        return int(rows[0][0]), int(rows[0][1])
 
     def case_history(self, case_id: str) -> list[HistoryRow]:
         """A case's changes, oldest first."""
@@ -187,6 +204,30 @@ _UPSERT_CASE = (
     "ON CONFLICT (case_id) DO UPDATE SET step = excluded.step, "
     "overdue = excluded.overdue, next_deadline = excluded.next_deadline, "
     "data = excluded.data, updated_at = excluded.updated_at"
+)
+
+
+def _case_filter(step: int | None, overdue: bool | None) -> tuple[str, list[Any]]:
+    where, params = [], []
+    if step is not None:
+        where.append("step = ?")
+        params.append(step)
+    if overdue is not None:
+        where.append("overdue = ?")
+        params.append(int(overdue))
+    return (f"WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def _queue_params(entry: ReviewEntry) -> tuple[Any, ...]:
+    return (entry.year, entry.surat_id, entry.perihal, entry.asal_surat, entry.score,
+            entry.why, iso(entry.queued_at))
+
+
+UPSERT_QUEUE = (
+    "INSERT INTO review_queue (year, surat_id, perihal, asal_surat, score, why, queued_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (year, surat_id) DO UPDATE SET "
+    "perihal = excluded.perihal, asal_surat = excluded.asal_surat, score = excluded.score, "
+    "why = excluded.why"
 )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from bridge.adapters.ledger.base import SqlBase, from_iso, iso, now_utc
 from bridge.domain.outbox import OutboxEntry, OutboxIntent, OutboxState, PushAction
 
-_COLUMNS = ("id, ref, case_id, year, surat_id, action, step, body, state, attempts, remote_id, "
+COLUMNS = ("id, ref, case_id, year, surat_id, action, step, body, state, attempts, remote_id, "
             "last_error, created_at, updated_at, sent_at")
 
 
@@ -41,14 +41,21 @@ class OutboxStore(SqlBase):
         """Pending and in-doubt pushes, oldest first."""
         return self._entries(
             "WHERE state IN (?, ?) ORDER BY id LIMIT ?",
-            (OutboxState.PENDING.value, OutboxState.SENDING.value, limit),
+            (OutboxState.PENDING.value, OutboxState.IN_DOUBT.value, limit),
         )
 
-    def outbox_entries(self, state: OutboxState | None = None) -> list[OutboxEntry]:
-        """Every push (of one state, if given), oldest first."""
-        if state is None:
-            return self._entries("ORDER BY id", ())
-        return self._entries("WHERE state = ? ORDER BY id", (state.value,))
+    def outbox_entries(self, state: OutboxState | None = None, *,
+                       case_id: str | None = None) -> list[OutboxEntry]:
+        """Every push (of one state, of one case, if given), oldest first."""
+        where, params = [], []
+        if state is not None:
+            where.append("state = ?")
+            params.append(state.value)
+        if case_id is not None:
+            where.append("case_id = ?")
+            params.append(case_id)
+        clause = f"WHERE {' AND '.join(where)} " if where else ""
+        return self._entries(f"{clause}ORDER BY id", tuple(params))
 
     def outbox_entry(self, entry_id: int) -> OutboxEntry | None:
         """One push by its id."""
@@ -64,8 +71,8 @@ class OutboxStore(SqlBase):
 
     def mark_sending(self, entry_id: int) -> bool:
         """Record, before the POST, that one may reach the server; False if already settled."""
-        return self._move(entry_id, OutboxState.SENDING, attempt=True,
-                          only_from=(OutboxState.PENDING, OutboxState.SENDING))
+        return self._move(entry_id, OutboxState.IN_DOUBT, attempt=True,
+                          only_from=(OutboxState.PENDING, OutboxState.IN_DOUBT))
 
     def mark_sent(self, entry_id: int, remote_id: str) -> None:
         """Record the server's id: the push is done, for good."""
@@ -78,18 +85,18 @@ class OutboxStore(SqlBase):
             )
 
     def mark_in_doubt(self, entry_id: int, error: str) -> None:
-        """Keep a push in ``sending`` with the error: the next try looks its ref up first."""
-        self._move(entry_id, OutboxState.SENDING, error=error,
-                   only_from=(OutboxState.PENDING, OutboxState.SENDING))
+        """Keep a push in ``in_doubt`` with the error: the next try looks its ref up first."""
+        self._move(entry_id, OutboxState.IN_DOUBT, error=error,
+                   only_from=(OutboxState.PENDING, OutboxState.IN_DOUBT))
 
     def mark_failed(self, entry_id: int, error: str) -> None:
         """Give up on a push until an operator retries it."""
         self._move(entry_id, OutboxState.FAILED, error=error,
-                   only_from=(OutboxState.PENDING, OutboxState.SENDING))
+                   only_from=(OutboxState.PENDING, OutboxState.IN_DOUBT))
 
     def requeue(self, entry_id: int) -> bool:
         """An operator's retry of a failed push: in doubt again, so it is looked up first."""
-        return self._move(entry_id, OutboxState.SENDING, only_from=(OutboxState.FAILED,))
+        return self._move(entry_id, OutboxState.IN_DOUBT, only_from=(OutboxState.FAILED,))
 
     def _move(self, entry_id: int, state: OutboxState, *, only_from: tuple[OutboxState, ...],
               attempt: bool = False, error: str | None = None) -> bool:
@@ -108,8 +115,8 @@ class OutboxStore(SqlBase):
             return bool(cur.rowcount)
 
     def _entries(self, where: str, params: tuple[Any, ...]) -> list[OutboxEntry]:
-        rows = self._query(self._sql(f"SELECT {_COLUMNS} FROM outbox {where}"), params)  # noqa: S608
-        return [_entry(row) for row in rows]
+        rows = self._query(self._sql(f"SELECT {COLUMNS} FROM outbox {where}"), params)  # noqa: S608
+        return [entry_of(row) for row in rows]
 
     # -- leases ---------------------------------------------------------------------------
 
@@ -150,7 +157,8 @@ class OutboxStore(SqlBase):
                         (name, holder))
 
 
-def _entry(row: tuple[Any, ...]) -> OutboxEntry:
+def entry_of(row: tuple[Any, ...]) -> OutboxEntry:
+    """An outbox row (the columns of ``COLUMNS``) as an entry."""
     created = from_iso(row[12])
     updated = from_iso(row[13])
     assert created is not None and updated is not None  # noqa: S101 - NOT NULL columns

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 
 from bridge.adapters.ledger.sql import SqlLedger
-from bridge.config.settings import redacted_url
+from bridge.config.environment import redacted_url
 from bridge.errors import LedgerError
 
 # A fixed key for pg_advisory_xact_lock: replicas starting together migrate one at a time.

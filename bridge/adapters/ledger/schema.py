@@ -144,6 +144,67 @@ MIGRATIONS: tuple[str, ...] = (
     """
     DROP INDEX IF EXISTS items_changed;
     """,
+    # 4: the outbox state "sending" is named for what it means: a POST may have reached the
+    # server, so the ref is looked up before anything is sent again.
+    """
+    UPDATE outbox SET state = 'in_doubt' WHERE state = 'sending';
+    """,
+    # 5: the step-4 invitations drafted, and what their signer did (signed, returned).
+    """
+    CREATE TABLE invitations (
+        ref TEXT PRIMARY KEY,
+        year INTEGER NOT NULL,
+        surat_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        remote_id TEXT,
+        status TEXT NOT NULL,
+        drafted_at TEXT NOT NULL,
+        meeting_at TEXT,
+        place TEXT,
+        signer TEXT,
+        nomor_surat TEXT,
+        signed_at TEXT,
+        reason TEXT,
+        returned_at TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX invitations_case ON invitations (year, surat_id, attempt);
+    CREATE INDEX invitations_status ON invitations (status);
+    """,
+    # 6: the year directories the last round chose to poll, and why, for `bridge status`
+    # (which reads the ledger alone, so it cannot work the choice out itself).
+    """
+    CREATE TABLE polled_years (
+        year INTEGER PRIMARY KEY,
+        dir TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        decided_at TEXT NOT NULL
+    );
+    """,
+    # 7: operators' decisions on letters (who, when, why; the latest wins) and the letters
+    # waiting for one (the review queue).
+    """
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        year INTEGER NOT NULL,
+        surat_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        decided_by TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX decisions_letter ON decisions (year, surat_id, id);
+    CREATE TABLE review_queue (
+        year INTEGER NOT NULL,
+        surat_id TEXT NOT NULL,
+        perihal TEXT,
+        asal_surat TEXT,
+        score REAL NOT NULL,
+        why TEXT NOT NULL,
+        queued_at TEXT NOT NULL,
+        PRIMARY KEY (year, surat_id)
+    );
+    """,
 )
 
 CURRENT_VERSION = len(MIGRATIONS)

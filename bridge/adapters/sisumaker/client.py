@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlparse
 
@@ -32,9 +33,16 @@ from bridge.adapters.sisumaker.status import (
     parse_retry_after,
 )
 from bridge.adapters.sisumaker.token import Token
-from bridge.config.profile import LookupSpec, Profile, dig
+from bridge.config.profile import LookupSpec, Profile, PushSpec, dig
+from bridge.domain.invitations import DraftStatus, InvitationStatus
 from bridge.domain.items import ListKind, YearDir
-from bridge.errors import AuthenticationError, FatalApiError, RetriableApiError
+from bridge.errors import (
+    AuthenticationError,
+    FatalApiError,
+    RateLimitedApiError,
+    RefusedApiError,
+    RetriableApiError,
+)
 from bridge.ports import RawPage
 
 log = structlog.get_logger("bridge.sisumaker")
@@ -180,7 +188,16 @@ class SisumakerClient:
 
     def lookup(self, year: YearDir, spec: LookupSpec, ref: str, *,
                surat_id: str = "") -> tuple[str | None, list[Answer]]:
-        """Find the entry carrying ``ref``: its id (None: none), and the answers read.
+        """Find the entry carrying ``ref``: its id (None: none), and the answers read."""
+        entry, answers = self.lookup_entry(year, spec, ref, surat_id=surat_id)
+        if entry is None:
+            return None, answers
+        found = entry.get(spec.id_field)
+        return (str(found) if found is not None else ref), answers
+
+    def lookup_entry(self, year: YearDir, spec: LookupSpec, ref: str, *,
+                     surat_id: str = "") -> tuple[Mapping[str, Any] | None, list[Answer]]:
+        """The entry carrying ``ref`` (None: none), and the answers read.
 
         A paged look-up reads on until the entry or the end of the list; one that cannot
         reach the end within ``max_pages`` fails, since "not found" would send it again.
@@ -195,7 +212,7 @@ class SisumakerClient:
             entries = page_items(answer.body, spec.items_path, where=where)
             if entries is None:
                 raise RetriableApiError(f"ref look-up: the answer has no {spec.items_path!r} list")
-            return _find_ref(entries, ref_field, ref, spec.id_field), [answer]
+            return _entry_with_ref(entries, ref_field, ref), [answer]
         answers: list[Answer] = []
         cursor: str | None = None
         for number in range(1, spec.max_pages + 1):
@@ -204,12 +221,17 @@ class SisumakerClient:
             answers.append(answer)
             page = read_page(answer.body, spec, spec.paging, number, where=where,
                              link=answer.next_link)
-            found = _find_ref(page.items, ref_field, ref, spec.id_field)
+            found = _entry_with_ref(page.items, ref_field, ref)
             if found is not None or not page.more:
                 return found, answers
             cursor = page.next_cursor
         raise FatalApiError(f"ref look-up {where}: no end after {spec.max_pages} pages "
                             "(max_pages); cannot tell whether it was sent")
+
+    def draft_status(self, year: YearDir, ref: str) -> DraftStatus | None:
+        """Where the draft carrying ``ref`` stands with its signer, None if the server has none."""
+        entry, _ = self.lookup_entry(year, self._profile.push.letter_lookup, ref)
+        return None if entry is None else read_draft_status(entry, self._profile, ref=ref)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -366,7 +388,7 @@ class SisumakerClient:
         where = f"{method} {path}"
         if outcome is Outcome.UNAUTHORIZED:
             raise _Unauthorized
-        if outcome is Outcome.RETRY:
+        if outcome is Outcome.RETRY or outcome is Outcome.RATE_LIMITED:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if retry_after is not None:
                 self._not_before = max(self._not_before, self._clock() + retry_after)
@@ -377,13 +399,14 @@ class SisumakerClient:
                         f"over the cap of {self._retry.retry_after_cap:.0f} s",
                         status_code=response.status_code,
                     )
-            raise RetriableApiError(
+            transient = RateLimitedApiError if outcome is Outcome.RATE_LIMITED else RetriableApiError
+            raise transient(
                 f"{where}: HTTP {response.status_code}{_server_message(response, self._profile)}",
                 status_code=response.status_code,
                 retry_after=retry_after,
             )
         if outcome is Outcome.FATAL:
-            raise FatalApiError(
+            raise RefusedApiError(
                 f"{where}: HTTP {response.status_code}{_server_message(response, self._profile)}",
                 status_code=response.status_code,
             )
@@ -398,7 +421,7 @@ class SisumakerClient:
             ) from None
         if envelope_refused(body, self._profile.http):
             flag = dig(body, self._profile.http.status_path)
-            raise FatalApiError(
+            raise RefusedApiError(
                 f"{where}: the server answered status {str(flag)[:40]!r}"
                 f"{_server_message(response, self._profile)}",
                 status_code=response.status_code,
@@ -430,11 +453,10 @@ def _remote_id(answer: Any, path: str, what: str) -> str:
     raise RetriableApiError(f"{what}: the answer has no {path!r}")
 
 
-def _find_ref(entries: Sequence[Any], ref_field: str, ref: str, id_field: str) -> str | None:
+def _entry_with_ref(entries: Sequence[Any], ref_field: str, ref: str) -> Mapping[str, Any] | None:
     for entry in entries:
         if isinstance(entry, Mapping) and entry.get(ref_field) == ref:
-            found = entry.get(id_field)
-            return str(found) if found is not None else ref
+            return entry
     return None
 
 
@@ -453,6 +475,59 @@ def read_token(answer: Any, profile: Profile, year: YearDir) -> Token:
         log.warning("auth.no_expiry", year_dir=year.path, key=auth.expires_in_path,
                     next="the token is used until the server answers 401")
     return Token(raw, None)
+
+
+def read_draft_status(entry: Mapping[str, Any], profile: Profile, *, ref: str) -> DraftStatus:
+    """A draft's status from its list entry, by the profile's field names and status words.
+
+    An unknown status word is refused (FatalApiError naming it and the known ones): the
+    draft is then left as it was, and looked up again next time.
+    """
+    push = profile.push
+    fields = push.draft_fields
+    word = entry.get(fields["status"])
+    status = _draft_status_word(word, push)
+    if status is None:
+        known = ", ".join(repr(w) for w in push.draft_statuses.values())
+        raise FatalApiError(f"draft {ref}: {fields['status']} {str(word)[:80]!r} is none of "
+                            f"{known} (sisumaker.toml push.draft_statuses)")
+    remote = entry.get(push.letter_lookup.id_field)
+    return DraftStatus(
+        remote_id=str(remote) if remote not in (None, "") else None,
+        status=status,
+        nomor_surat=_text(entry.get(fields["number"])),
+        signed_at=_signed_at(entry.get(fields["signed_at"]), push, profile),
+        reason=_text(entry.get(fields["reason"])),
+    )
+
+
+def _draft_status_word(word: Any, push: PushSpec) -> InvitationStatus | None:
+    if not isinstance(word, str):
+        return None
+    wanted = word.strip().casefold()
+    for name, known in push.draft_statuses.items():
+        if known.strip().casefold() == wanted:
+            return InvitationStatus(name)
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _signed_at(value: Any, push: PushSpec, profile: Profile) -> datetime | None:
+    text = _text(value)
+    if text is None:
+        return None
+    for fmt in push.signed_at_formats:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=profile.zone)
+        except ValueError:
+            continue
+    return None  # the watcher then takes the time it saw the signature
 
 
 def parse_domain(body: Mapping[str, Any], profile: Profile) -> list[YearDir]:

@@ -15,21 +15,30 @@ class Outcome(Enum):
     """What the client does with a response."""
 
     SUCCESS = "success"
-    RETRY = "retry"
+    RETRY = "retry"  # transient; a write may or may not have been taken
+    RATE_LIMITED = "rate_limited"  # transient, and the server took nothing (429)
     UNAUTHORIZED = "unauthorized"
-    FATAL = "fatal"
+    FATAL = "fatal"  # refused: the server took nothing and would refuse the same again
 
 
 # 408 (request timeout) and 425 (too early) are transient by definition, like 429.
-_RETRIABLE_4XX = frozenset({408, 425, 429})
+_RETRIABLE_4XX = frozenset({408, 425})
+# 429 says the request was not processed (RFC 6585): retry, with nothing to look up.
+_RATE_LIMITED = 429
 
 
 def classify(status_code: int, spec: HttpSpec) -> Outcome:
-    """Success (the profile's range, 200-208), retry (429, 5xx), re-login (401) or fatal."""
+    """What a status means: success (the profile's range), retry, rate-limited, re-login or fatal.
+
+    Success: 200-208 by default. Retry: 5xx, 408, 425. Rate-limited: 429. Re-login: 401.
+    Fatal (refused): any other.
+    """
     if spec.success_min <= status_code <= spec.success_max:
         return Outcome.SUCCESS
     if status_code == 401:
         return Outcome.UNAUTHORIZED
+    if status_code == _RATE_LIMITED:
+        return Outcome.RATE_LIMITED
     if status_code in _RETRIABLE_4XX or status_code >= 500:
         return Outcome.RETRY
     return Outcome.FATAL
