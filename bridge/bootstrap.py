@@ -117,7 +117,8 @@ class Bridge:
         """The push wording, or None when BRIDGE_PUSH_ENABLED is false."""
         if not self.settings.push_enabled:
             return None
-        return IntentBuilder(self.push, self.profile.push, self.sop.sop, self.sop.calendar)
+        return IntentBuilder(self.push, self.profile.push, self.sop.sop, self.sop.calendar,
+                             zone=self.profile.zone)
 
     def cycle(self, *, dry_run: bool = False, pushes_per_round: int | None = None) -> Cycle:
         """Sync, cases and push, under the work lease."""

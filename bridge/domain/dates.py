@@ -27,7 +27,7 @@ _EPOCH_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 _DIRECTIVE = re.compile(r"%(?::z|.)")  # one directive; %:z is the offset with a colon
 ISO_SECONDS = "%Y-%m-%d %H:%M:%S"
 # Exactly "YYYY-MM-DD HH:MM:SS": fromisoformat alone would also take week dates and offsets.
-_ISO_SECONDS_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+_ISO_SECONDS_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +162,7 @@ def _strptime(value: str, fmt: str) -> datetime | None:
         try:
             return datetime.fromisoformat(value)
         except ValueError:
-            return None
+            pass  # out of range: strptime refuses it too
     layout = _layout(fmt)
     if layout is not None:
         read = layout.read(value)

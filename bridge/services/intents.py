@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bridge.config.profile import PushSpec
 from bridge.config.push_mapping import PushMapping
 from bridge.domain.calendar import WorkingCalendar
 from bridge.domain.cases import Case
+from bridge.domain.dates import read_date, write_date
 from bridge.domain.items import Letter
 from bridge.domain.outbox import OutboxIntent, PushAction, push_ref
 from bridge.domain.sop import Sop
@@ -25,9 +27,14 @@ class IntentBuilder:
     """Renders the pushes a case implies, from the mapping files' wording."""
 
     def __init__(self, mapping: PushMapping, spec: PushSpec, sop: Sop, calendar: WorkingCalendar,
-                 *, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        """Wire the wording, the API's field names, the SOP and the calendar."""
+                 *, zone: ZoneInfo | None = None,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        """Wire the wording, the API's field names, the SOP and the calendar.
+
+        ``zone`` is the profile's: the meeting time is written in it (the calendar's when None).
+        """
         self._mapping = mapping
+        self._zone = zone or calendar.zone
         self._spec = spec
         self._sop = sop
         self._calendar = calendar
@@ -49,11 +56,13 @@ class IntentBuilder:
             return None
         fields = self._spec.letter_fields
         event = str(invitation.get(fields["event_time"], ""))
-        day, _, hour = event.partition(" ")
         try:
-            meeting_day = tanggal(datetime.strptime(day, "%Y-%m-%d").date())
-        except ValueError:
-            meeting_day = day
+            # Read back as it was written (profile format and zone), told in local time.
+            meeting = self._calendar.localise(read_date(event, self._spec.event_time_format,
+                                                        self._zone))
+            meeting_day, hour = tanggal(meeting.date()), f"{meeting:%H:%M}"
+        except ValueError:  # written under another format: show it as it stands
+            meeting_day, hour = event, ""
         values = {**self._note_values(case, letter, NOTE_AFTER_INVITATION_STEP),
                   "id_compose": id_compose, "tanggal_rapat": meeting_day, "jam_rapat": hour,
                   "tempat": str(invitation.get(fields["place"], ""))}
@@ -118,7 +127,7 @@ class IntentBuilder:
             fields["to"]: render(config.to, values),
             fields["subject"]: render(config.subject, values),
             fields["body"]: render(config.body, values),
-            fields["event_time"]: meeting.strftime(self._spec.event_time_format),
+            fields["event_time"]: write_date(meeting, self._spec.event_time_format, self._zone),
             fields["place"]: config.place,
             fields["signer"]: config.signer,
             fields["reference"]: case.surat_id,

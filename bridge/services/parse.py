@@ -16,6 +16,7 @@ of the pass: it is quarantined, its reason naming the field, and the rest of the
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -288,7 +289,8 @@ class ItemParser:
 
     def domain_item(self, payload: str) -> Item:
         """Parse a stored payload again (for case derivation and replay)."""
-        result = self.parse(0, codec.loads(payload))
+        # json, not orjson: orjson reads an integer over 64 bits (an id) as a float.
+        result = self.parse(0, json.loads(payload))
         if isinstance(result, QuarantineRecord):
             raise ValueError(result.reason)
         return result.item
