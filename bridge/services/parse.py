@@ -77,40 +77,39 @@ def _text(value: str | float | None) -> str | None:
         raise ValueError("is a number too long for text") from None
 
 
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def _time(reader: DateReader) -> Callable[[Any], datetime]:
-    def read(value: Any) -> datetime:
-        if _empty(value):
+    find = reader.find
+
+    def step(value: Any) -> datetime:
+        if value.__class__ is str:
+            value = value.strip()
+            if value:
+                return find(value) or reader.read(value)  # read: the reason when none fits
+        if value is None or value == "":
             raise ValueError("is missing")
-        return reader.read(value.strip() if isinstance(value, str) else value)
-    return read
+        return reader.read(value)
+    return step
 
 
 def _optional_time(reader: DateReader) -> Callable[[Any], datetime | None]:
-    def read(value: Any) -> datetime | None:
+    find = reader.find
+
+    def step(value: Any) -> datetime | None:
         # An optional date in no known format leaves the item usable: keep it, drop the date.
-        if _empty(value) or isinstance(value, bool) or not isinstance(value, str | int | float):
-            return None
-        text = value.strip() if isinstance(value, str) else value
-        if text in _ZERO_DATES:
-            return None
-        try:
-            return reader.read(text)
-        except ValueError:
-            return None
-    return read
+        if value.__class__ is str:
+            value = value.strip()
+            return None if value in _ZERO_DATES or not value else find(value)
+        return find(value) if value.__class__ in (int, float) else None
+    return step
 
 
 def _day(reader: DateReader) -> Callable[[Any], date | None]:
     optional = _optional_time(reader)
 
-    def read(value: Any) -> date | None:
+    def step(value: Any) -> date | None:
         moment = optional(value)
         return moment.date() if moment is not None else None
-    return read
+    return step
 
 
 def _field_type(rule: Rule, reader: DateReader | None, max_chars: int) -> Any:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bridge.config.profile import PROFILE_FILE, load_profile
 from bridge.domain import dates
-from bridge.domain.dates import DateReader, format_problem, read_date, write_date
+from bridge.domain.dates import DateFormat, DateReader, format_problem, read_date, write_date
 from bridge.errors import MappingError
 from tests.conftest import MAPPINGS
 
@@ -174,7 +174,9 @@ ALL_FORMATS = sorted({fmt for formats in FORMAT_SETS for fmt in formats})
 
 
 def fast(value: str, formats: tuple[str, ...]) -> datetime | None:
-    return next(filter(None, (dates._strptime(value, fmt) for fmt in formats)), None)
+    """What the reader makes of a value, as local time without its zone."""
+    found = next(filter(None, (DateFormat.of(fmt).read(value, WIB) for fmt in formats)), None)
+    return None if found is None else found.replace(tzinfo=None)
 
 
 def strptime_or_none(value: str, fmt: str) -> datetime | None:
