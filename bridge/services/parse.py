@@ -160,14 +160,15 @@ def _explain(rule: Rule, value: Any, max_chars: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Field:
+class ParserField:
+    """One field as the parser reads it: the domain's name and rule, the profile's name."""
+
     name: str
-    source: str
+    source: str  # the key in Sisumaker's JSON
     rule: Rule
     type: Any  # what msgspec checks
     step: Callable[[Any], Any]  # what is done with the value then
-    # Only fields whose step does more than pass the value on are stepped on the hot path.
-    plain: bool
+    plain: bool  # text: taken as it is on the hot path (the commonest rule), stepped otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +198,7 @@ class ItemParser:
         self.kind = kind
         self._domain = ITEM_CLASSES[kind]
         self._max_chars = max_chars
-        fields: list[_Field] = []
+        fields: list[ParserField] = []
         types: list[tuple[str, Any] | tuple[str, Any, Any]] = []
         for name, rule in field_rules(kind).items():
             source = spec.fields.get(name)
@@ -207,15 +208,15 @@ class ItemParser:
             reader = DateReader(formats, zone) if rule.is_date and formats else None
             field_type = _field_type(rule, reader, max_chars)
             types.append((name, field_type) if rule.required else (name, field_type, None))
-            fields.append(_Field(name, source, rule, field_type, _step(rule, reader),
+            fields.append(ParserField(name, source, rule, field_type, _step(rule, reader),
                                  plain=rule is Rule.TEXT))
-        self.fields: tuple[_Field, ...] = tuple(fields)
+        self.fields: tuple[ParserField, ...] = tuple(fields)
         self._id_source = spec.fields["id"]
         self._stepped = tuple((f.name, f.step) for f in fields if not f.plain)
         self._texts = tuple(f.name for f in fields if f.plain)
         self._struct = msgspec.defstruct(
             f"{kind.value.title()}Item", types, rename={f.name: f.source for f in fields},
-            frozen=True, omit_defaults=False,
+            frozen=True, gc=False,  # scalars only: nothing for the garbage collector to track
         )
 
     def parse(self, year: int, raw: Any) -> Parsed | QuarantineRecord:
@@ -279,7 +280,7 @@ class ItemParser:
             raise KeyError(f"{self.kind.value} has no field {name!r} in the profile")
         return self._check(found, value)
 
-    def _check(self, field: _Field, value: Any) -> Any:
+    def _check(self, field: ParserField, value: Any) -> Any:
         try:
             checked = msgspec.convert(value, field.type)
         except msgspec.ValidationError:
