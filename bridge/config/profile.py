@@ -225,6 +225,12 @@ def _check_fields(kind: ListKind, spec: ListSpec) -> None:
             raise ValueError(
                 f"lists.{kind.value}.fields.{name} is not a known field; valid: {', '.join(valid)}"
             )
+    named: dict[str, str] = {}
+    for name, source in spec.fields.items():
+        if source in named:  # one JSON key read as two fields: a typo, and the parser's Struct refuses it
+            raise ValueError(f"lists.{kind.value}.fields.{name} and .{named[source]} both name "
+                             f"{source!r}; each field needs a key of its own")
+        named[source] = name
     for name in REQUIRED_FIELDS[kind]:
         if name not in spec.fields:
             raise ValueError(f"lists.{kind.value}.fields.{name} is required")

@@ -278,3 +278,10 @@ def test_the_invitation_writes_the_meeting_time_in_the_profile_format_and_reads_
     assert follow_up is not None
     text = follow_up.body["catatan"]
     assert "Selasa, 29 Desember 2026" in text and "09:00" in text, text
+
+
+def test_two_fields_naming_one_json_key_are_refused(tmp_path: Path) -> None:
+    profile_with(tmp_path, 'nomor_surat = "nomor_surat"', 'nomor_surat = "perihal"')
+    with pytest.raises(MappingError, match=r"lists\.surat\.fields\.nomor_surat and \.perihal both "
+                                           r"name 'perihal'"):
+        load_profile(tmp_path)
