@@ -151,7 +151,7 @@ class Bridge:
         if not self.settings.push_enabled:
             return None
         return IntentBuilder(self.push, self.profile.push, self.sop.sop, self.sop.calendar,
-                             now=self.now)
+                             now=self.now, zone=self.profile.zone)
 
     def cycle(self, *, dry_run: bool = False, pushes_per_round: int | None = None) -> Cycle:
         """Sync, cases and push, under the work lease."""

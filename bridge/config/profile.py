@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 import tomllib
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,7 +17,8 @@ from pydantic import (
     model_validator,
 )
 
-from bridge.domain.items import ListKind
+from bridge.domain.dates import format_problem
+from bridge.domain.items import ListKind, field_rules
 from bridge.errors import MappingError
 
 PROFILE_FILE = "sisumaker.toml"
@@ -38,20 +37,14 @@ def _known_zone(value: str) -> str:
 ZoneName = Annotated[str, AfterValidator(_known_zone)]
 """A time zone name the zoneinfo database knows, e.g. ``Asia/Jakarta``."""
 
-LETTER_FIELDS = (
-    "id", "created_at", "compose_id", "asal_surat", "pengirim", "perihal", "nomor_surat",
-    "received_at", "sent_on", "sifat", "status_dibaca", "status_setujui",
-)  # fmt: skip
-DISPOSITION_FIELDS = (
-    "id", "surat_id", "created_at", "dari_pegawai_id", "dari_jabatan",
-    "kepada_pegawai_id", "kepada_jabatan", "isi", "status_baca",
-)  # fmt: skip
-DATE_FIELDS = {
-    ListKind.SURAT: ("created_at", "received_at", "sent_on"),
-    ListKind.DISPOSISI: ("created_at",),
-}
-CANONICAL_FIELDS = {ListKind.SURAT: LETTER_FIELDS, ListKind.DISPOSISI: DISPOSITION_FIELDS}
-REQUIRED_FIELDS = {ListKind.SURAT: ("id", "created_at"), ListKind.DISPOSISI: ("id", "surat_id", "created_at")}
+# The item fields, their dates and the required ones, as the domain's field rules declare them.
+CANONICAL_FIELDS = {kind: tuple(field_rules(kind)) for kind in ListKind}
+LETTER_FIELDS = CANONICAL_FIELDS[ListKind.SURAT]
+DISPOSITION_FIELDS = CANONICAL_FIELDS[ListKind.DISPOSISI]
+DATE_FIELDS = {kind: tuple(name for name, rule in field_rules(kind).items() if rule.is_date)
+               for kind in ListKind}
+REQUIRED_FIELDS = {kind: tuple(name for name, rule in field_rules(kind).items() if rule.required)
+                   for kind in ListKind}
 
 
 def _dotted(value: str) -> str:
@@ -263,17 +256,13 @@ class ListSpec(PagedSpec):
     @field_validator("date_formats")
     @classmethod
     def _formats_work(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        sample = datetime(2024, 12, 31, 23, 59, 58)
         for name, formats in value.items():
             if not formats:
                 raise ValueError(f"{name}: give at least one format")
             for fmt in formats:
-                if "%" not in fmt:
-                    raise ValueError(f"{name}: {fmt!r} has no % directive")
-                try:
-                    datetime.strptime(sample.strftime(fmt), fmt)
-                except (ValueError, re.error) as exc:  # re.error: a directive given twice
-                    raise ValueError(f"{name}: {fmt!r} cannot read back its own output") from exc
+                problem = format_problem(fmt)
+                if problem is not None:
+                    raise ValueError(f"{name}: {problem}")
         return value
 
     @model_validator(mode="after")
@@ -350,6 +339,14 @@ class PushSpec(BaseModel):
     signed_at_formats: tuple[str, ...] = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
                                           "%Y-%m-%dT%H:%M:%S")
 
+    @field_validator("event_time_format")
+    @classmethod
+    def _event_time_works(cls, value: str) -> str:
+        problem = format_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
     @field_validator("note_path")
     @classmethod
     def _note_placeholders(cls, value: str) -> str:
@@ -407,12 +404,10 @@ class PushSpec(BaseModel):
     def _signed_formats_work(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
             raise ValueError("give at least one format")
-        sample = datetime(2024, 12, 31, 23, 59, 58)
         for fmt in value:
-            try:
-                datetime.strptime(sample.strftime(fmt), fmt)
-            except (ValueError, re.error) as exc:
-                raise ValueError(f"{fmt!r} cannot read back its own output") from exc
+            problem = format_problem(fmt)
+            if problem is not None:
+                raise ValueError(problem)
         return value
 
     def written_id(self, value: str) -> str | int:
@@ -465,6 +460,12 @@ def _check_fields(kind: ListKind, spec: ListSpec) -> None:
             raise ValueError(
                 f"lists.{kind.value}.fields.{name} is not a known field; valid: {', '.join(valid)}"
             )
+    named: dict[str, str] = {}
+    for name, source in spec.fields.items():
+        if source in named:  # one JSON key read as two fields: a typo, and the parser's Struct refuses it
+            raise ValueError(f"lists.{kind.value}.fields.{name} and .{named[source]} both name "
+                             f"{source!r}; each field needs a key of its own")
+        named[source] = name
     for name in REQUIRED_FIELDS[kind]:
         if name not in spec.fields:
             raise ValueError(f"lists.{kind.value}.fields.{name} is required")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 
 class ListKind(StrEnum):
@@ -27,6 +29,34 @@ class YearDir:
         return f"{self.year % 100:02d}"
 
 
+class Rule(StrEnum):
+    """What one field of a list item must hold: the parser is built from these alone."""
+
+    KEY = "key"  # an id that keys the item: a non-empty string or a whole number
+    REF = "ref"  # an id of something else, or nothing
+    TEXT = "text"  # text (a number or a boolean is taken as its text), or nothing
+    TIME = "time"  # a date and time in one of the profile's formats
+    OPTIONAL_TIME = "optional_time"  # the same, or nothing (an unreadable one counts as nothing)
+    DAY = "day"  # a calendar date, or nothing (an unreadable one counts as nothing)
+
+    @property
+    def required(self) -> bool:
+        """An item without this field cannot be stored (it goes to quarantine)."""
+        return self in (Rule.KEY, Rule.TIME)
+
+    @property
+    def is_date(self) -> bool:
+        """The field is read with the profile's date formats."""
+        return self in (Rule.TIME, Rule.OPTIONAL_TIME, Rule.DAY)
+
+
+def _rule(rule: Rule) -> Any:
+    """A dataclass field carrying its rule; optional fields default to None."""
+    if rule.required:
+        return field(metadata={"rule": rule})
+    return field(default=None, metadata={"rule": rule})
+
+
 @dataclass(frozen=True, slots=True)
 class PolledYear:
     """One year directory to poll, with the reason (shown by ``bridge status``)."""
@@ -39,36 +69,49 @@ class PolledYear:
 class Letter:
     """An incoming letter (surat masuk), parsed from one list item."""
 
-    id: str
-    created_at: datetime
-    compose_id: str | None = None
-    asal_surat: str | None = None
-    pengirim: str | None = None
-    perihal: str | None = None
-    nomor_surat: str | None = None
-    received_at: datetime | None = None
-    sent_on: date | None = None
-    sifat: str | None = None
-    status_dibaca: str | None = None
-    status_setujui: str | None = None
+    id: str = _rule(Rule.KEY)
+    created_at: datetime = _rule(Rule.TIME)
+    compose_id: str | None = _rule(Rule.REF)
+    asal_surat: str | None = _rule(Rule.TEXT)
+    pengirim: str | None = _rule(Rule.TEXT)
+    perihal: str | None = _rule(Rule.TEXT)
+    nomor_surat: str | None = _rule(Rule.TEXT)
+    received_at: datetime | None = _rule(Rule.OPTIONAL_TIME)
+    sent_on: date | None = _rule(Rule.DAY)
+    sifat: str | None = _rule(Rule.TEXT)
+    status_dibaca: str | None = _rule(Rule.TEXT)
+    status_setujui: str | None = _rule(Rule.TEXT)
 
 
 @dataclass(frozen=True, slots=True)
 class Disposition:
     """A disposition: a superior forwards a letter down with an instruction."""
 
-    id: str
-    surat_id: str
-    created_at: datetime
-    dari_pegawai_id: str | None = None
-    dari_jabatan: str | None = None
-    kepada_pegawai_id: str | None = None
-    kepada_jabatan: str | None = None
-    isi: str | None = None
-    status_baca: str | None = None
+    id: str = _rule(Rule.KEY)
+    surat_id: str = _rule(Rule.KEY)
+    created_at: datetime = _rule(Rule.TIME)
+    dari_pegawai_id: str | None = _rule(Rule.REF)
+    dari_jabatan: str | None = _rule(Rule.TEXT)
+    kepada_pegawai_id: str | None = _rule(Rule.REF)
+    kepada_jabatan: str | None = _rule(Rule.TEXT)
+    isi: str | None = _rule(Rule.TEXT)
+    status_baca: str | None = _rule(Rule.TEXT)
 
 
 Item = Letter | Disposition
+ITEM_CLASSES: dict[ListKind, type[Letter] | type[Disposition]] = {
+    ListKind.SURAT: Letter,
+    ListKind.DISPOSISI: Disposition,
+}
+
+
+def field_rules(kind: ListKind) -> Mapping[str, Rule]:
+    """The fields of an item of this list, in order, with the rule of each.
+
+    The one place a field is named, typed and checked: the profile's field names, the
+    parser and the stored fields all follow it.
+    """
+    return {f.name: f.metadata["rule"] for f in fields(ITEM_CLASSES[kind])}
 
 _DATETIMES = frozenset({"created_at", "received_at"})
 
@@ -83,5 +126,4 @@ def item_from_fields(kind: ListKind, fields: dict[str, object]) -> Item:
             values[name] = date.fromisoformat(value)
         else:
             values[name] = value
-    cls = Letter if kind is ListKind.SURAT else Disposition
-    return cls(**values)  # type: ignore[arg-type]
+    return ITEM_CLASSES[kind](**values)  # type: ignore[arg-type]

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bridge.config.profile import PushSpec
 from bridge.config.push_mapping import PushMapping
 from bridge.domain.calendar import WorkingCalendar
 from bridge.domain.cases import Case
+from bridge.domain.dates import read_date, write_date
 from bridge.domain.invitations import Invitation, InvitationStatus
 from bridge.domain.items import Letter
 from bridge.domain.outbox import OutboxEntry, OutboxIntent, PushAction, push_ref, ref_attempt
@@ -26,9 +28,14 @@ class IntentBuilder:
     """Renders the pushes a case implies, from the mapping files' wording."""
 
     def __init__(self, mapping: PushMapping, spec: PushSpec, sop: Sop, calendar: WorkingCalendar,
-                 *, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        """Wire the wording, the API's field names, the SOP and the calendar."""
+                 *, zone: ZoneInfo | None = None,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        """Wire the wording, the API's field names, the SOP and the calendar.
+
+        ``zone`` is the profile's: the meeting time is written in it (the calendar's when None).
+        """
         self._mapping = mapping
+        self._zone = zone or calendar.zone
         self._spec = spec
         self._sop = sop
         self._calendar = calendar
@@ -71,9 +78,10 @@ class IntentBuilder:
     def invitation_record(self, entry: OutboxEntry, remote_id: str) -> Invitation:
         """The invitation a sent draft stands for, waiting for its signer."""
         body, fields = entry.intent.body, self._spec.letter_fields
-        try:
-            meeting: datetime | None = self._calendar.localise(datetime.strptime(
-                str(body.get(fields["event_time"], "")), self._spec.event_time_format))
+        try:  # read back as it was written: the profile's format and zone
+            meeting: datetime | None = self._calendar.localise(read_date(
+                str(body.get(fields["event_time"], "")), self._spec.event_time_format,
+                self._zone))
         except ValueError:
             meeting = None
         drafted = entry.sent_at or self._now()
@@ -144,7 +152,7 @@ class IntentBuilder:
             fields["to"]: render(config.to, values),
             fields["subject"]: render(config.subject, values),
             fields["body"]: render(config.body, values),
-            fields["event_time"]: meeting.strftime(self._spec.event_time_format),
+            fields["event_time"]: write_date(meeting, self._spec.event_time_format, self._zone),
             fields["place"]: config.place,
             fields["signer"]: config.signer,
             fields["reference"]: self._spec.written_id(case.surat_id),

@@ -267,8 +267,8 @@ def test_an_odd_optional_date_never_costs_the_letter(received: Any, sent: Any) -
     assert isinstance(result, Parsed), result
 
 
-# The fast path of _parse_datetime (datetime.fromisoformat for any 19-character value) accepts
-# ISO 8601 forms that no profile format describes.
+# datetime.fromisoformat, which reads an ISO layout once the value has its shape
+# (bridge/domain/dates.py), alone would accept ISO 8601 forms that no profile format describes.
 NOT_IN_ANY_FORMAT = ["2026-W47-5 08:00:00", "2026-11-20 08:00-05", "2026-11-20T08:00+14"]
 
 

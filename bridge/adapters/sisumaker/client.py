@@ -34,6 +34,7 @@ from bridge.adapters.sisumaker.status import (
 )
 from bridge.adapters.sisumaker.token import Token
 from bridge.config.profile import LookupSpec, Profile, PushSpec, dig
+from bridge.domain.dates import DateReader
 from bridge.domain.invitations import DraftStatus, InvitationStatus
 from bridge.domain.items import ListKind, YearDir
 from bridge.errors import (
@@ -522,12 +523,10 @@ def _signed_at(value: Any, push: PushSpec, profile: Profile) -> datetime | None:
     text = _text(value)
     if text is None:
         return None
-    for fmt in push.signed_at_formats:
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=profile.zone)
-        except ValueError:
-            continue
-    return None  # the watcher then takes the time it saw the signature
+    try:
+        return DateReader(push.signed_at_formats, profile.zone).read(text)
+    except ValueError:
+        return None  # the watcher then takes the time it saw the signature
 
 
 def parse_domain(body: Mapping[str, Any], profile: Profile) -> list[YearDir]:
