@@ -6,8 +6,8 @@ several times faster than ``json``; for what it refuses (lone surrogates, intege
 bits), the standard library takes over, so a hostile item is stored rather than failing its
 page. NaN and the infinities, which JSON has not, are written as null by both.
 
-Pages from Sisumaker are not read here: orjson reads an integer over 64 bits as a float,
-losing digits, and the server's JSON is read exactly (``json.loads``) whatever it holds.
+Pages from Sisumaker are read by ``loads_exact``, not ``loads``: orjson reads an integer over
+64 bits as a float, losing digits, and the server's JSON is read exactly whatever it holds.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import math
 from datetime import date
 from typing import Any, Final
 
+import msgspec
 import orjson
 
 
@@ -52,6 +53,23 @@ def loads(data: bytes | str) -> Any:
     except orjson.JSONDecodeError:
         # An escaped lone surrogate (written by the fallback encoder): the standard library
         # reads it.
+        return json.loads(data)
+
+
+_DECODE: Final = msgspec.json.Decoder()
+
+
+def loads_exact(data: bytes) -> Any:
+    """Parse a server's JSON exactly as ``json.loads`` does, integers of any size included.
+
+    msgspec first: it reads integers of any size exactly, like ``json.loads``, and a page
+    about three times as fast (a 60,000-item first sync reads 600 pages of 100 items; see
+    the README's Measuring section). What msgspec refuses (NaN, a UTF-8 BOM, lone
+    surrogates, other encodings), the standard library reads, or refuses, as before.
+    """
+    try:
+        return _DECODE.decode(data)
+    except msgspec.MsgspecError:
         return json.loads(data)
 
 

@@ -82,7 +82,7 @@ class StepDef:
 class Sop:
     """The ordered steps of the SOP, numbered 1..N without gaps."""
 
-    __slots__ = ("_anomalies", "_steps", "title")
+    __slots__ = ("_anomalies", "_steps", "_tracked", "title")
 
     def __init__(
         self,
@@ -105,6 +105,8 @@ class Sop:
         if len(signed) > 1:
             raise ValueError(f"only one step can be reached by the invitation, got {signed}")
         self._steps = ordered
+        # Asked twice for every case derived: built once, not per call.
+        self._tracked = tuple(s for s in ordered if s.trigger is not None)
         self._anomalies = tuple(anomalies)
         self.title = title
 
@@ -134,7 +136,7 @@ class Sop:
     @property
     def tracked(self) -> tuple[StepDef, ...]:
         """The steps the bridge can see being reached (those with a trigger)."""
-        return tuple(s for s in self._steps if s.trigger is not None)
+        return self._tracked
 
     @property
     def invitation_step(self) -> int | None:

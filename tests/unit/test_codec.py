@@ -51,3 +51,27 @@ def test_nan_and_infinities_are_written_as_null_by_both_paths() -> None:
 def test_loads_refuses_what_is_not_json(bad: str) -> None:
     with pytest.raises(ValueError):
         codec.loads(bad)
+
+
+@pytest.mark.parametrize("body", [
+    b'{"id": 123456789012345678901234567890, "n": -99999999999999999999999, "x": 0.1}',
+    b' {"a": 1e5, "b": 1E-7, "c": -0.0, "d": 12345678901234567890123.5, "e": [true, null]} ',
+    b'{"a": 1, "a": 2}',  # the last of a repeated key wins, as in json.loads
+    b'{"perihal": "Permohonan \\u00e9 \\ud83d\\ude80"}',
+    b'{"perihal": "rusak \\ud800 teks"}',  # a lone surrogate: msgspec refuses, json reads it
+    b'{"x": NaN, "y": Infinity}',  # not JSON, but json.loads reads it
+    b'\xef\xbb\xbf{"a": 1}',  # a UTF-8 byte-order mark
+    b'[1.5e400]',
+])
+def test_loads_exact_reads_a_server_body_as_json_loads_does(body: bytes) -> None:
+    got, expected = codec.loads_exact(body), json.loads(body)
+    assert repr(got) == repr(expected)  # repr: NaN is not equal to itself
+    assert type(got) is type(expected)
+
+
+@pytest.mark.parametrize("body", [b'{"a": 1}garbage', b'{"a": ', b'"\xff"', b""])
+def test_loads_exact_refuses_what_json_loads_refuses(body: bytes) -> None:
+    with pytest.raises(ValueError):
+        json.loads(body)
+    with pytest.raises(ValueError):
+        codec.loads_exact(body)

@@ -5,7 +5,6 @@ Vendor exceptions are wrapped here; callers see only the bridge's error tree.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +24,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from bridge import codec
 from bridge.adapters.sisumaker.paging import page_items, page_request, read_page
 from bridge.adapters.sisumaker.status import (
     Outcome,
@@ -414,7 +414,7 @@ class SisumakerClient:
         if not response.content and response.status_code == 204:
             return None
         try:
-            body = json.loads(response.content)
+            body = codec.loads_exact(response.content)
         except ValueError:  # JSONDecodeError, UnicodeDecodeError, an integer too long to read
             raise RetriableApiError(
                 f"{where}: truncated or non-JSON body ({len(response.content)} bytes)",
