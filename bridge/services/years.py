@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from bridge.domain.items import PolledYear, YearDir
 
-__all__ = ["PolledYear", "choose_years", "plan_years"]
+__all__ = ["PolledYear", "plan_years"]
 
 
 def plan_years(
@@ -56,17 +56,3 @@ def plan_years(
                 directory(year), f"{count} open case(s) not yet at the invitation step")
     return [chosen[year] for year in sorted(chosen)]
 
-
-def choose_years(
-    offered: Sequence[YearDir],
-    today: date,
-    *,
-    wanted: Sequence[int] = (),
-    previous_year_weeks: int = 6,
-    open_cases: Mapping[int, int] | None = None,
-    template: str = "/surattangsel{yy}",
-) -> list[YearDir]:
-    """The year directories to poll (``plan_years`` without the reasons)."""
-    return [entry.year_dir for entry in plan_years(
-        offered, today, wanted=wanted, previous_year_weeks=previous_year_weeks,
-        open_cases=open_cases, template=template)]
