@@ -21,15 +21,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import orjson
 from pydantic import SecretStr
 
 from bridge.adapters.ledger import open_ledger
 from bridge.config.sop_mapping import load_sop_mappings
 from bridge.domain.cases import Case, StepReached
-from bridge.domain.records import CaseRow, CaseWrite
+from bridge.domain.records import CaseWrite
 from bridge.entrypoints.board import Board
-from bridge.services.case_json import case_document
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-board-token-0123456789"
@@ -47,9 +45,7 @@ def seed(path: Path, count: int) -> None:
                     f"Permohonan Pengembangan Aplikasi nomor {n}", SENDERS[n % len(SENDERS)], at,
                     step, {k: StepReached(at, "Kabid PTIKP", f"surat:{n}") for k in range(1, step + 1)},
                     step + 1, at + timedelta(days=2), n % 10 == 0, (), (), "request")
-        writes.append(CaseWrite(2026, case.surat_id, CaseRow(
-            case.case_id, 2026, case.surat_id, step, case.overdue, case.next_deadline,
-            orjson.dumps(case_document(case)).decode(), at), ()))
+        writes.append(CaseWrite(2026, case.surat_id, case, (), at))
         if len(writes) == 5000:
             ledger.save_cases(writes)
             writes = []

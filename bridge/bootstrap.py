@@ -59,6 +59,7 @@ class Bridge:
     _client: SisumakerClient | None = None
     _poller: ListPoller | None = None
     _sync: SyncService | None = None
+    _tracker: CaseTracker | None = None
 
     def open_ledger(self) -> Ledger:
         """Another connection to the ledger (for a server thread)."""
@@ -110,6 +111,9 @@ class Bridge:
                 PollConfig(lookback=timedelta(seconds=settings.lookback_seconds),
                            max_pages=settings.max_pages),
                 stop=self.stop,
+                # While a page is on its way, cases are derived: on a slow server, in time
+                # that would otherwise be spent waiting.
+                idle=self.tracker().derive_some,
             )
         return self._poller
 
@@ -139,44 +143,40 @@ class Bridge:
                       progress=progress)
 
     def tracker(self) -> CaseTracker:
-        """Case tracking over the ledger, with pushes computed when pushing is on."""
+        """Case tracking over the ledger, each case saved with its pushes (one per process)."""
         from bridge.services.tracking import CaseTracker
 
-        return CaseTracker(self.ledger, self.sop, intents=self.intents(), now=self.now)
+        if self._tracker is None:
+            self._tracker = CaseTracker(self.ledger, self.sop, intents=self.intents(),
+                                        now=self.now)
+        return self._tracker
 
-    def intents(self) -> IntentBuilder | None:
-        """The push wording, or None when BRIDGE_PUSH_ENABLED is false."""
+    def intents(self) -> IntentBuilder:
+        """What each case asks to be written, in the mapping files' wording."""
         from bridge.services.intents import IntentBuilder
 
-        if not self.settings.push_enabled:
-            return None
         return IntentBuilder(self.push, self.profile.push, self.sop.sop, self.sop.calendar,
                              now=self.now, zone=self.profile.zone)
 
     def cycle(self, *, dry_run: bool = False, pushes_per_round: int | None = None) -> Cycle:
-        """Sync, cases and push, under the work lease."""
+        """Sync, cases and push, under the work lease; BRIDGE_PUSH_ENABLED=false: no pusher."""
         from bridge.services.cycle import WORK_LEASE, Cycle
         from bridge.services.invitations import InvitationWatcher
         from bridge.services.lease import Lease
         from bridge.services.push import Pusher, PushPolicy
 
         sync = self.sync_service()
-        intents = self.intents()
         lease = Lease(self.ledger, WORK_LEASE, timedelta(minutes=10), stop=self.stop)
         pusher = None
-        if intents is not None:
-            pusher = Pusher(self.client(), self.ledger, sync.year_dir, stop=self.stop,
+        if self.settings.push_enabled:
+            pusher = Pusher(self.client(), self.ledger, sync.year_dir, drafts=self.intents(),
+                            stop=self.stop,
                             policy=PushPolicy(entries_per_round=pushes_per_round,
                                               resend_after=self._resend_after()))
-        tracker = self.tracker()
-        self.poller().idle = tracker.derive_some
         watcher = InvitationWatcher(self.client(), self.ledger, sync.year_dir, stop=self.stop,
                                     now=self.now)
-        cycle = Cycle(self.ledger, sync, tracker, pusher, intents, lease, dry_run=dry_run,
-                      watcher=watcher)
-        if pusher is not None:
-            pusher.on_sent = cycle.after_sent
-        return cycle
+        return Cycle(self.ledger, sync, self.tracker(), pusher, lease, dry_run=dry_run,
+                     watcher=watcher)
 
     def _resend_after(self) -> timedelta:
         seconds = self.settings.push_resend_after

@@ -1,16 +1,26 @@
-"""The ports the services depend on; adapters implement them, tests fake them."""
+"""The ports the services depend on; adapters implement them, tests fake them.
+
+Each ledger port is what one service needs, in domain objects: the poller stores pages
+(``PageStore``), the sync plans year directories (``YearPlans``), case tracking reads a
+letter's inputs and saves its case with the pushes it needs in one transaction
+(``CaseStore``), the pusher moves outbox entries (``Outbox``), the draft watcher settles
+invitations (``DraftWatch``), and ``Leases`` keep commands from overlapping. JSON and rows
+stay in the ledger adapters; ``tests/fakes.py`` holds an in-memory fake of each.
+``Ledger`` is all of them with the read side the commands print, as the SQL stores build it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bridge.domain.invitations import DraftStatus, Invitation
 from bridge.domain.items import ListKind, PolledYear, YearDir
 from bridge.domain.outbox import OutboxEntry, OutboxIntent, OutboxState
 from bridge.domain.records import (
+    CaseInputs,
     CaseRow,
     CaseWrite,
     Cursor,
@@ -21,6 +31,9 @@ from bridge.domain.records import (
     StoreResult,
 )
 from bridge.domain.review import Decision, ReviewEntry
+
+if TYPE_CHECKING:  # case derivation is not imported by the commands that only read
+    from bridge.domain.cases import Case
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,12 +124,8 @@ class StoredItem:
     missing_since: datetime | None
 
 
-class Ledger(Protocol):
-    """The idempotent sync ledger; SQLite by default, PostgreSQL later."""
-
-    def migrate(self) -> int:
-        """Bring the schema to the current version; return that version."""
-        ...
+class PageStore(Protocol):
+    """Where the poller stores pages and keeps each list's cursor."""
 
     def store_page(self, batch: PageBatch, *, pass_id: str, seen_at: datetime) -> StoreResult:
         """Store one page's items and quarantined items in one transaction."""
@@ -124,10 +133,6 @@ class Ledger(Protocol):
 
     def cursor(self, kind: ListKind, year: int) -> Cursor:
         """Where a list of a year directory stands (an empty cursor if never polled)."""
-        ...
-
-    def cursors(self) -> list[Cursor]:
-        """Every list's cursor."""
         ...
 
     def complete_pass(self, summary: PassSummary) -> None:
@@ -138,12 +143,148 @@ class Ledger(Protocol):
         """After a full pass: flag items the pass did not see; return how many."""
         ...
 
+
+class YearPlans(Protocol):
+    """What the sync reads and records to choose the year directories it polls."""
+
+    def cursor(self, kind: ListKind, year: int) -> Cursor:
+        """Where a list of a year directory stands (an empty cursor if never polled)."""
+        ...
+
+    def open_case_years(self, below_step: int) -> dict[int, int]:
+        """Per year directory, how many cases stand below ``below_step``."""
+        ...
+
+    def record_polled_years(self, plan: Sequence[PolledYear], at: datetime) -> None:
+        """Replace the record of the year directories polled, and why."""
+        ...
+
+
+class CaseStore(Protocol):
+    """What case tracking reads and writes: letters' inputs in, cases with their pushes out."""
+
+    def dirty_cases(self, limit: int = 500) -> list[tuple[int, str]]:
+        """Letters whose inputs changed since their case was last derived."""
+        ...
+
+    def mark_cases_dirty(self, keys: Iterable[tuple[int, str]]) -> None:
+        """Ask for these cases to be derived again."""
+        ...
+
+    def case_inputs(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], CaseInputs]:
+        """What each of these letters' cases is derived from, by (year, letter id)."""
+        ...
+
+    def save_cases(self, writes: Sequence[CaseWrite]) -> list[OutboxEntry]:
+        """Store a batch of derivations in one transaction; return the pushes held back.
+
+        Cases, history, review queue, the pushes they need, and their dirty marks cleared.
+        """
+        ...
+
+    def cases_past_deadline(self, now: datetime) -> list[tuple[int, str]]:
+        """Cases not yet overdue whose next deadline has passed."""
+        ...
+
+    def unlogged_breaches(self) -> list[Case]:
+        """Overdue cases whose breach of their next deadline is not recorded yet."""
+        ...
+
+    def record_breaches(self, breaches: Sequence[tuple[str, int, datetime]]) -> list[bool]:
+        """Remember several SLA breaches in one transaction; for each, True only the first time."""
+        ...
+
+
+class ItemLookup(Protocol):
+    """What a resync of single letters needs: the stored letter, and a case to derive again."""
+
+    def get_item(self, kind: ListKind, year: int, source_id: str) -> StoredItem | None:
+        """One stored item."""
+        ...
+
+    def mark_cases_dirty(self, keys: Iterable[tuple[int, str]]) -> None:
+        """Ask for these cases to be derived again."""
+        ...
+
+
+class Outbox(Protocol):
+    """What the pusher moves: due entries, each committed before and after its POST."""
+
+    def outbox_due(self, limit: int = 500) -> list[OutboxEntry]:
+        """Pending and in-doubt pushes, oldest first."""
+        ...
+
+    def mark_sending(self, entry_id: int) -> bool:
+        """Commit, before the POST, that one may reach the server; False if already settled."""
+        ...
+
+    def mark_sent(self, entry_id: int, remote_id: str, *,
+                  draft: tuple[int, str, Invitation] | None = None) -> None:
+        """Record the server's id.
+
+        With ``draft`` (year, letter id, invitation), in the same transaction, start watching
+        the invitation it drafted (its case is derived again).
+        """
+        ...
+
+    def mark_in_doubt(self, entry_id: int, error: str) -> None:
+        """Keep a push in doubt with the error; its ref is looked up before any new POST."""
+        ...
+
+    def mark_failed(self, entry_id: int, error: str) -> None:
+        """Give up on a push until an operator retries it."""
+        ...
+
+
+class DraftWatch(Protocol):
+    """The drafted invitations waiting for their signers."""
+
+    def waiting_invitations(self, limit: int = 1000) -> list[tuple[int, str, Invitation]]:
+        """(year, letter id, draft) of each open case's newest draft still waiting."""
+        ...
+
+    def settle_invitation(self, ref: str, answer: DraftStatus) -> bool:
+        """Record a waiting draft's signature or return; False if it was not waiting."""
+        ...
+
+
+class Leases(Protocol):
+    """Named leases in the ledger, so that two commands never work the same round."""
+
+    def acquire_lease(self, name: str, holder: str, ttl: timedelta,
+                      *, take_over: frozenset[str] = frozenset()) -> bool:
+        """Hold the named lease for ttl if free, expired, ours or held by one in take_over."""
+        ...
+
+    def lease_holder(self, name: str) -> tuple[str, datetime] | None:
+        """Who holds the named lease, and until when."""
+        ...
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up, if held."""
+        ...
+
+
+class Ledger(PageStore, YearPlans, CaseStore, ItemLookup, Outbox, DraftWatch, Leases, Protocol):
+    """The idempotent sync ledger whole (SQLite by default, PostgreSQL).
+
+    The services' ports above, and what the commands read and operators change.
+    """
+
+    def migrate(self) -> int:
+        """Bring the schema to the current version; return that version."""
+        ...
+
+    def cursors(self) -> list[Cursor]:
+        """Every list's cursor."""
+        ...
+
     def item_counts(self) -> Mapping[ListKind, int]:
         """How many items of each list the ledger holds, over all year directories."""
         ...
 
-    def get_item(self, kind: ListKind, year: int, source_id: str) -> StoredItem | None:
-        """One stored item."""
+    def iter_items(self, kind: ListKind, year: int | None = None) -> Iterator[StoredItem]:
+        """Every stored item of a list (of one year directory, if given)."""
         ...
 
     def quarantine_count(self) -> int:
@@ -162,48 +303,19 @@ class Ledger(Protocol):
         """The most recent passes, newest first."""
         ...
 
-    def iter_items(self, kind: ListKind, year: int | None = None) -> Iterator[StoredItem]:
-        """Every stored item of a list (of one year directory, if given)."""
-        ...
-
-    # -- cases ----------------------------------------------------------------------------
-
-    def dirty_cases(self, limit: int = 500) -> list[tuple[int, str]]:
-        """Letters whose items changed since their case was last derived."""
-        ...
-
-    def mark_cases_dirty(self, keys: Iterable[tuple[int, str]]) -> None:
-        """Ask for these cases to be derived again."""
-        ...
-
-    def case_payloads(self, year: int, surat_ids: Sequence[str]
-                      ) -> tuple[dict[str, str], dict[str, list[str]]]:
-        """Stored letter payloads by id, and disposition payloads by letter id."""
-        ...
-
-    def save_cases(self, writes: Sequence[CaseWrite]) -> None:
-        """Store derived cases and history and clear their dirty marks, in one transaction."""
-        ...
+    # -- the cases as the commands show them ----------------------------------------------------
 
     def get_case(self, case_id: str) -> CaseRow | None:
         """One case."""
         ...
 
-    def get_cases(self, case_ids: Sequence[str]) -> dict[str, CaseRow]:
-        """Several cases at once, by case id; ids without a case are left out."""
-        ...
-
-    def cases_past_deadline(self, now: datetime) -> list[tuple[int, str]]:
-        """Cases not yet overdue whose next deadline has passed."""
-        ...
-
-    def overdue_cases(self, *, after: str = "", limit: int = 500) -> list[CaseRow]:
-        """Overdue cases by case id, the first ``limit`` after ``after`` (to walk them all)."""
-        ...
-
     def list_cases(self, *, step: int | None = None, overdue: bool | None = None,
-                   limit: int | None = None, offset: int = 0) -> list[CaseRow]:
-        """Cases, filtered by step and overdue state; ``limit`` of them from ``offset``."""
+                   limit: int | None = None, offset: int = 0,
+                   containing: Sequence[str] = ()) -> list[CaseRow]:
+        """Cases filtered by step, overdue state and words (case-folded) their document holds.
+
+        ``limit`` of them from ``offset``.
+        """
         ...
 
     def count_cases(self, *, step: int | None = None,
@@ -219,31 +331,7 @@ class Ledger(Protocol):
         """How many cases stand at each step."""
         ...
 
-    def record_breach(self, case_id: str, step: int, deadline: datetime) -> bool:
-        """Remember one SLA breach; True only the first time."""
-        ...
-
-    def record_breaches(self, breaches: Sequence[tuple[str, int, datetime]]) -> list[bool]:
-        """Remember several SLA breaches in one transaction; for each, True only the first time."""
-        ...
-
-    # -- invitations ------------------------------------------------------------------------
-
-    def record_invitation(self, year: int, surat_id: str, invitation: Invitation) -> bool:
-        """Remember a draft just sent (waiting for its signer); False if already known."""
-        ...
-
-    def settle_invitation(self, ref: str, answer: DraftStatus) -> bool:
-        """Record a waiting draft's signature or return; False if it was not waiting."""
-        ...
-
-    def waiting_invitations(self, limit: int = 1000) -> list[tuple[int, str, Invitation]]:
-        """(year, letter id, draft) of each open case's newest draft still waiting."""
-        ...
-
-    def case_invitations(self, year: int, surat_ids: Sequence[str]) -> dict[str, Invitation]:
-        """The newest draft of each of these letters' cases, by letter id."""
-        ...
+    # -- invitations and year directories -------------------------------------------------------
 
     def invitation(self, ref: str) -> Invitation | None:
         """One draft by its ref."""
@@ -253,26 +341,14 @@ class Ledger(Protocol):
         """Cases whose newest draft was returned by its signer and not sent again."""
         ...
 
-    def open_case_years(self, below_step: int) -> dict[int, int]:
-        """Per year directory, how many cases stand below ``below_step``."""
-        ...
-
-    def record_polled_years(self, plan: Sequence[PolledYear], at: datetime) -> None:
-        """Replace the record of the year directories polled, and why."""
-        ...
-
     def polled_years(self) -> tuple[list[PolledYear], datetime | None]:
         """The year directories the last round chose, and when it chose them."""
         ...
 
-    # -- outbox and leases ----------------------------------------------------------------
+    # -- the outbox as operators see it ---------------------------------------------------------
 
     def enqueue(self, intents: list[OutboxIntent]) -> int:
         """Add intents not yet known (by ref); return how many were new."""
-        ...
-
-    def outbox_due(self, limit: int = 500) -> list[OutboxEntry]:
-        """Pending and in-doubt pushes, oldest first."""
         ...
 
     def outbox_entries(self, state: OutboxState | None = None, *,
@@ -288,22 +364,6 @@ class Ledger(Protocol):
         """Pushes per state."""
         ...
 
-    def mark_sending(self, entry_id: int) -> bool:
-        """Commit, before the POST, that one may reach the server."""
-        ...
-
-    def mark_sent(self, entry_id: int, remote_id: str) -> None:
-        """Record the server's id."""
-        ...
-
-    def mark_in_doubt(self, entry_id: int, error: str) -> None:
-        """Keep a push in doubt with the error; its ref is looked up before any new POST."""
-        ...
-
-    def mark_failed(self, entry_id: int, error: str) -> None:
-        """Give up on a push until an operator retries it."""
-        ...
-
     def requeue(self, entry_id: int) -> bool:
         """An operator's retry of a failed push."""
         ...
@@ -314,24 +374,8 @@ class Ledger(Protocol):
         """Store a decision (history, queue, dirty mark, pushes); return pushes it cancelled."""
         ...
 
-    def cancel_pushes(self, case_id: str) -> list[OutboxEntry]:
-        """Cancel a case's pushes not yet sent; return them as they were."""
-        ...
-
-    def revive_pushes(self, case_id: str) -> int:
-        """Bring a case's cancelled pushes back, in doubt; return how many."""
-        ...
-
-    def decisions_for(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], Decision]:
-        """The latest decision on each of these letters."""
-        ...
-
     def decisions(self, year: int | None = None, surat_id: str | None = None) -> list[Decision]:
         """Every decision (on one letter, if given), oldest first."""
-        ...
-
-    def queued_for(self, keys: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
-        """Which of these letters wait in the review queue."""
         ...
 
     def review_queue(self) -> list[ReviewEntry]:
@@ -344,19 +388,6 @@ class Ledger(Protocol):
 
     def review_count(self) -> int:
         """How many letters wait for a decision."""
-        ...
-
-    def acquire_lease(self, name: str, holder: str, ttl: timedelta,
-                      *, take_over: frozenset[str] = frozenset()) -> bool:
-        """Hold the named lease for ttl if free, expired, ours or held by one in take_over."""
-        ...
-
-    def lease_holder(self, name: str) -> tuple[str, datetime] | None:
-        """Who holds the named lease, and until when."""
-        ...
-
-    def release_lease(self, name: str, holder: str) -> None:
-        """Give the lease up, if held."""
         ...
 
     def check_writable(self) -> None:

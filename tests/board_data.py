@@ -5,14 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import orjson
-
 from bridge.adapters.ledger import open_ledger
 from bridge.domain.cases import Case, StepReached
 from bridge.domain.outbox import OutboxIntent, PushAction
-from bridge.domain.records import CaseRow, CaseWrite, HistoryRow
+from bridge.domain.records import CaseWrite, HistoryRow
 from bridge.ports import Ledger
-from bridge.services.case_json import case_document
 
 TOKEN = "papan-kasus-token-uji-7731"
 # What a hostile Sisumaker user could type into a subject or a job title.
@@ -65,13 +62,10 @@ def seed_into(ledger: Ledger) -> Ledger:
     """The board's cases, their history and pushes, written into ``ledger``."""
     writes = []
     for case in board_cases():
-        doc = case_document(case)
-        row = CaseRow(case.case_id, case.year, case.surat_id, case.step, case.overdue,
-                      case.next_deadline, orjson.dumps(doc).decode(),
-                      datetime.now(UTC) - timedelta(minutes=int(case.surat_id) % 50))
+        at = datetime.now(UTC) - timedelta(minutes=int(case.surat_id) % 50)
         history = tuple(HistoryRow(r.at, "step_reached", f"step {k} reached: {r.actor}", r.source)
                         for k, r in sorted(case.steps.items()))
-        writes.append(CaseWrite(case.year, case.surat_id, row, history))
+        writes.append(CaseWrite(case.year, case.surat_id, case, history, at))
     ledger.save_cases(writes)
     intents = [OutboxIntent(f"sb-26-{n}-note-{k}", f"2026-{n}", 2026, str(n), PushAction.NOTE, k,
                             {"isi": "x"}) for n in (1003, 6666) for k in (1, 2, 3)]

@@ -5,10 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bridge.domain.items import ListKind
-from bridge.domain.review import ReviewEntry
+
+if TYPE_CHECKING:  # the ledger-only commands need not import case derivation
+    from bridge.domain.cases import Case
+    from bridge.domain.invitations import Invitation
+    from bridge.domain.items import Disposition, Letter
+    from bridge.domain.outbox import OutboxIntent
+    from bridge.domain.review import Decision, ReviewEntry
 
 
 class ItemRecord(NamedTuple):
@@ -113,7 +119,11 @@ class PassSummary:
 
 @dataclass(frozen=True, slots=True)
 class CaseRow:
-    """A case as stored: its key columns and its JSON document."""
+    """A case as the read side shows it: its key columns and its document.
+
+    ``document`` is the case as ``bridge cases --json`` prints it (the ledger adapter decodes
+    it); the services that derive cases work on ``Case`` objects instead (``CaseInputs``).
+    """
 
     case_id: str
     year: int
@@ -121,7 +131,7 @@ class CaseRow:
     step: int
     overdue: bool
     next_deadline: datetime | None
-    data: str
+    document: dict[str, Any]
     updated_at: datetime
 
 
@@ -136,16 +146,47 @@ class HistoryRow:
 
 
 @dataclass(frozen=True, slots=True)
-class CaseWrite:
-    """A derived case to store (``row`` None: the letter is no case any more) with its changes.
+class CaseInputs:
+    """Everything one letter's case is derived from, as the ledger holds it now.
 
-    ``review``: the letter waits for a person's decision (queued, or its entry refreshed);
-    ``unqueue``: it waited, and no longer does.
+    ``letter`` None: the letter is not stored (or was removed on the server); ``case``: the
+    case as last derived (None: none yet); ``decision``: an operator's latest one on it;
+    ``queued``: it waits in the review queue; ``invitation``: its newest drafted invitation.
     """
 
     year: int
     surat_id: str
-    row: CaseRow | None
+    letter: Letter | None = None
+    dispositions: tuple[Disposition, ...] = ()
+    case: Case | None = None
+    decision: Decision | None = None
+    queued: bool = False
+    invitation: Invitation | None = None
+
+    @property
+    def key(self) -> tuple[int, str]:
+        """(year, letter id): how the ledger keys a letter's case."""
+        return self.year, self.surat_id
+
+
+@dataclass(frozen=True, slots=True)
+class CaseWrite:
+    """One derivation's outcome, stored in one transaction with the others of its batch.
+
+    ``case`` None: the letter is no case (any more). ``intents``: the pushes the case needs,
+    queued with it (a ref already queued is left as it is). ``review``: the letter waits for a
+    person's decision (queued, or its entry refreshed); ``unqueue``: it waited, and no longer
+    does. ``hold``: cancel the case's unsent pushes (it was a case and now waits for review);
+    ``revive``: bring back pushes a hold cancelled (it is a request again by itself).
+    """
+
+    year: int
+    surat_id: str
+    case: Case | None
     history: tuple[HistoryRow, ...]
+    at: datetime
+    intents: tuple[OutboxIntent, ...] = ()
     review: ReviewEntry | None = None
     unqueue: bool = False
+    hold: bool = False
+    revive: bool = False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections import Counter
@@ -137,12 +136,12 @@ def _report(bridge: Bridge, state: SimState, out: list[str]) -> None:
     overdue = Counter(row.step for row in cases if row.overdue)
     out.append(f"{sum(overdue.values())} of {len(cases)} cases OVERDUE: "
                + (", ".join(f"{n} at step {s}" for s, n in sorted(overdue.items())) or "none"))
-    docs = [json.loads(row.data) for row in cases]
+    docs = [row.document for row in cases]
     invitations = Counter(_outcome(doc) for doc in docs if doc.get("invitation"))
     out.append("invitations: " + ", ".join(f"{n} {what}" for what, n in sorted(invitations.items())))
     shown = sorted(cases, key=lambda row: (row.step < 3, row.case_id))[:10]
     for row in shown:
-        doc = json.loads(row.data)
+        doc = row.document
         invitation = doc.get("invitation") or {}
         extra = (f"  [{invitation.get('nomor_surat')}]" if invitation.get("status") == "signed"
                  else f"  [returned: {printable(invitation.get('reason') or '')}]"

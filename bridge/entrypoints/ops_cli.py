@@ -271,7 +271,7 @@ def _export(access: LedgerAccess, out: TextIO) -> int:
                    "missing_since": item.missing_since.isoformat() if item.missing_since else None,
                    "payload": json.loads(item.payload)})
     for row in ledger.list_cases():
-        write({"type": "case", **json.loads(row.data),
+        write({"type": "case", **row.document,
                "history": [{"at": h.at.isoformat(), "kind": h.kind,
                             "description": h.description, "source": h.source}
                            for h in ledger.case_history(row.case_id)]})

@@ -100,11 +100,13 @@ def _resend(bridge: Bridge, entry: OutboxEntry) -> int:
     """A returned invitation: a new draft under the next ref, pushed now."""
     from bridge.errors import BridgeError
     from bridge.services.lease import LeaseBusyError
+    from bridge.services.resend import resend_returned
 
     cycle = bridge.cycle()
     try:
         with cycle.lease.held(60.0):
-            fresh = cycle.resend_returned(entry)
+            fresh = resend_returned(bridge.ledger, bridge.intents(), cycle.pusher_for_retry(),
+                                    entry)
     except (LeaseBusyError, BridgeError) as exc:
         fail(str(exc))
         return EXIT_FAILED

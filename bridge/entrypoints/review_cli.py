@@ -113,9 +113,7 @@ def decide(bridge: Bridge, key: tuple[int, str], action: Action, args: argparse.
     try:
         with lease.held(LEASE_WAIT_S):
             cancelled = bridge.ledger.record_decision(decision)
-            report = bridge.tracker().derive_now([key])
-            if report.intents:
-                bridge.ledger.enqueue(report.intents)
+            bridge.tracker().derive_now([key])  # the case is saved with its pushes
     except LeaseBusyError as exc:
         _fail(f"{exc}; the decision was not stored")
         return EXIT_FAILED

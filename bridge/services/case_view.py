@@ -11,24 +11,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import orjson
-
 from bridge.domain.outbox import OutboxEntry
 from bridge.domain.records import HistoryRow
 from bridge.domain.sop import Sop
 from bridge.ports import Ledger
-from bridge.services.case_json import case_line
 
 # A word every JSON writer leaves as it is (printable ASCII, no quote or backslash) can be looked
-# for in a case's stored document before the document is decoded.
+# for in a case's stored document before the document is decoded (the ledger does).
 _JSON_PLAIN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 
 def case_lines(ledger: Ledger, *, step: int | None = None,
                overdue: bool | None = None) -> list[dict[str, Any]]:
     """The cases as ``bridge cases --json`` lines, newest letters first."""
-    return [case_line(orjson.loads(row.data))
-            for row in ledger.list_cases(step=step, overdue=overdue)]
+    return [case_line(row.document) for row in ledger.list_cases(step=step, overdue=overdue)]
 
 
 def matches(line: dict[str, Any], query: str) -> bool:
@@ -59,12 +55,10 @@ def find_cases(ledger: Ledger, *, step: int | None = None, overdue: bool | None 
     if not query.split():
         total, late = ledger.count_cases(step=step, overdue=overdue)
         rows = ledger.list_cases(step=step, overdue=overdue, limit=limit, offset=offset)
-        return CasePage([case_line(orjson.loads(row.data)) for row in rows], total, late)
+        return CasePage([case_line(row.document) for row in rows], total, late)
     words = [word for word in query.casefold().split() if _JSON_PLAIN.fullmatch(word)]
-    candidates = [row for row in ledger.list_cases(step=step, overdue=overdue)
-                  if all(word in row.data.casefold() for word in words)]
-    found = [(row, line) for row in candidates
-             if matches(line := case_line(orjson.loads(row.data)), query)]
+    candidates = ledger.list_cases(step=step, overdue=overdue, containing=words)
+    found = [(row, line) for row in candidates if matches(line := case_line(row.document), query)]
     return CasePage([line for _, line in found[offset:offset + limit]], len(found),
                     sum(1 for row, _ in found if row.overdue))
 
@@ -104,7 +98,7 @@ def case_detail(ledger: Ledger, case_id: str) -> CaseDetail | None:
     if row is None:
         return None
     pushes = ledger.outbox_entries(case_id=case_id)
-    return CaseDetail(case_line(orjson.loads(row.data)), ledger.case_history(case_id), pushes)
+    return CaseDetail(case_line(row.document), ledger.case_history(case_id), pushes)
 
 
 class StepState(StrEnum):
@@ -149,3 +143,26 @@ def timeline(line: dict[str, Any], sop: Sop) -> list[TimelineStep]:
         else:
             steps.append(TimelineStep(number, definition.name, StepState.NOT_YET))
     return steps
+
+
+def case_line(doc: dict[str, Any], *, overdue: bool | None = None) -> dict[str, Any]:
+    """One line of ``bridge cases --json``: steps as {number: ISO time}, details beside."""
+    return {
+        "case_id": doc["case_id"],
+        "year": doc["year"],
+        "surat_id": doc["surat_id"],
+        "perihal": doc.get("perihal"),
+        "asal_surat": doc.get("asal_surat"),
+        "step": doc["step"],
+        "steps": {n: r["at"] for n, r in doc.get("steps", {}).items()},
+        "next_step": doc.get("next_step"),
+        "next_deadline": doc.get("next_deadline"),
+        "overdue": doc.get("overdue") if overdue is None else overdue,
+        "anomalies": doc.get("anomalies", []),
+        "overdue_steps": doc.get("overdue_steps", []),
+        "step_details": doc.get("steps", {}),
+        "registered_at": doc.get("registered_at"),
+        "reason": doc.get("reason"),
+        "invitation": doc.get("invitation"),
+        "score": doc.get("score", 1.0),
+    }

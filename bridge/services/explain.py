@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge import codec
 from bridge.domain.fuzzy import Correction
 from bridge.domain.items import ListKind
 from bridge.domain.recognition import ClauseMatch, Recogniser, Verdict
@@ -32,22 +31,21 @@ def find_letter_year(ledger: Ledger, surat_id: str, year: int | None) -> int:
 
 def explain(ledger: Ledger, recogniser: Recogniser, year: int, surat_id: str) -> dict[str, Any]:
     """Everything behind the letter's standing, as one JSON-ready document."""
-    letters, _ = ledger.case_payloads(year, [surat_id])
-    # The canonical fields derivation reads (a letter removed in Sisumaker has none).
-    fields: dict[str, Any] = codec.loads(letters[surat_id]) if surat_id in letters else {}
-    perihal = fields.get("perihal") if isinstance(fields.get("perihal"), str) else None
+    # The letter as derivation reads it (a letter removed in Sisumaker has none).
+    letter = ledger.case_inputs([(year, surat_id)])[(year, surat_id)].letter
+    perihal = letter.perihal if letter is not None else None
     verdict = recogniser.subject_verdict(perihal, full=True)
     case_id = f"{year}-{surat_id}"
     case = ledger.get_case(case_id)
     queued = ledger.review_entry(year, surat_id)
     decisions = ledger.decisions(year, surat_id)
-    document = codec.loads(case.data) if case is not None else None
+    document = case.document if case is not None else None
     return {
         "case_id": case_id,
         "year": year,
         "surat_id": surat_id,
         "perihal": perihal,
-        "asal_surat": fields.get("asal_surat"),
+        "asal_surat": letter.asal_surat if letter is not None else None,
         "recognition": verdict_document(verdict),
         "standing": _standing(case is not None, queued is not None, decisions[-1:]),
         "case_reason": document.get("reason") if document else None,

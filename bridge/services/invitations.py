@@ -16,7 +16,7 @@ import structlog
 from bridge.domain.invitations import InvitationStatus
 from bridge.domain.items import YearDir
 from bridge.errors import ApiError, AuthenticationError
-from bridge.ports import Ledger, SisumakerApi
+from bridge.ports import DraftWatch, SisumakerApi
 from bridge.services.stop import StopSignal
 
 log = structlog.get_logger("bridge.invitations")
@@ -35,7 +35,7 @@ class WatchReport:
 class InvitationWatcher:
     """Looks up the waiting drafts and records their signers' answers."""
 
-    def __init__(self, api: SisumakerApi, ledger: Ledger, year_dir: Callable[[int], YearDir], *,
+    def __init__(self, api: SisumakerApi, ledger: DraftWatch, year_dir: Callable[[int], YearDir], *,
                  stop: StopSignal | None = None,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         """Wire the client, the ledger and how a year's directory is found."""

@@ -13,7 +13,7 @@ from datetime import timedelta
 import structlog
 
 from bridge.errors import BridgeError
-from bridge.ports import Ledger
+from bridge.ports import Leases
 from bridge.services.stop import StopSignal
 
 log = structlog.get_logger("bridge.lease")
@@ -47,7 +47,7 @@ def _dead_on_this_host(holder: str) -> bool:
 class Lease:
     """A named lease with a time to live, renewed while held."""
 
-    def __init__(self, ledger: Ledger, name: str, ttl: timedelta, *, holder: str | None = None,
+    def __init__(self, ledger: Leases, name: str, ttl: timedelta, *, holder: str | None = None,
                  stop: StopSignal | None = None) -> None:
         """Nothing is taken until ``acquire``."""
         self._ledger = ledger

@@ -31,7 +31,7 @@ from bridge.domain.records import (
     StoreResult,
 )
 from bridge.errors import PaginationError
-from bridge.ports import Ledger, RawPage, SisumakerApi
+from bridge.ports import PageStore, RawPage, SisumakerApi
 from bridge.services.parse import ItemParser
 from bridge.services.readahead import ReadAhead
 from bridge.services.stop import StopSignal
@@ -146,21 +146,26 @@ class ListPoller:
     def __init__(
         self,
         api: SisumakerApi,
-        ledger: Ledger,
+        ledger: PageStore,
         parsers: Mapping[ListKind, ItemParser],
         config: PollConfig,
         *,
         stop: StopSignal | None = None,
+        idle: Callable[[], bool] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        """Wire the ports; ``stop`` ends a pass cleanly after the page being stored."""
+        """Wire the ports; ``stop`` ends a pass cleanly after the page being stored.
+
+        ``idle()`` is work done while a page is on its way (the case tracker derives a few
+        cases), called until it returns False or the page is in.
+        """
         self._api = api
         self._ledger = ledger
         self._parsers = parsers
         self._config = config
         self._stop = stop or StopSignal()
+        self._idle = idle
         self._now = now
-        self.idle: Callable[[], bool] | None = None  # work to do while a page is in flight
 
     def run_pass(self, kind: ListKind, year: YearDir, mode: PassMode, pass_id: str, *,
                  floor: datetime | None = None,
@@ -242,7 +247,7 @@ class ListPoller:
             while True:
                 if source is None:
                     source = self._source(pages, read_ahead, number)
-                page = self._parse(kind, year, number, source.next(self.idle), live=state.live)
+                page = self._parse(kind, year, number, source.next(self._idle), live=state.live)
                 self._check(page, previous, state)
                 if previous is not None and _shrank(previous.raw, page.raw):
                     # A read-ahead source may be ahead: stop it, read the previous page again

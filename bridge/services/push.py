@@ -12,13 +12,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import structlog
 
+from bridge.domain.invitations import Invitation
 from bridge.domain.items import YearDir
 from bridge.domain.outbox import OutboxEntry, OutboxState, PushAction
 from bridge.errors import ApiError, AuthenticationError, RateLimitedApiError, RefusedApiError
-from bridge.ports import Ledger, SisumakerApi
+from bridge.ports import Outbox, SisumakerApi
 from bridge.services.stop import StopSignal
 
 log = structlog.get_logger("bridge.push")
@@ -33,6 +35,15 @@ class PushReport:
     deferred: int = 0
     failed: int = 0
     left: int = 0  # due entries left for the next round
+    drafted: int = 0  # invitations sent (or found) now, watched from now on
+
+
+class DraftRecords(Protocol):
+    """Reads a sent invitation back from its push: what the draft watcher follows."""
+
+    def invitation_record(self, entry: OutboxEntry, remote_id: str) -> Invitation:
+        """The invitation a sent draft stands for, waiting for its signer."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,17 +63,17 @@ class PushPolicy:
 class Pusher:
     """Sends due outbox entries; one failing entry never holds up the others."""
 
-    def __init__(self, api: SisumakerApi, ledger: Ledger, year_dir: Callable[[int], YearDir], *,
-                 policy: PushPolicy | None = None, stop: StopSignal | None = None,
-                 on_sent: Callable[[OutboxEntry, str], None] | None = None,
+    def __init__(self, api: SisumakerApi, ledger: Outbox, year_dir: Callable[[int], YearDir], *,
+                 drafts: DraftRecords, policy: PushPolicy | None = None,
+                 stop: StopSignal | None = None,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        """``on_sent`` runs after a push is recorded as sent (e.g. to queue a follow-up note)."""
+        """``drafts`` reads each invitation sent back from its push, to be watched."""
         self._api = api
         self._ledger = ledger
         self._year_dir = year_dir
+        self._drafts = drafts
         self._policy = policy or PushPolicy()
         self._stop = stop or StopSignal()
-        self.on_sent = on_sent
         self._now = now
 
     def run(self) -> PushReport:
@@ -171,12 +182,20 @@ class Pusher:
 
     def _sent(self, entry: OutboxEntry, remote_id: str, report: PushReport,
               bound: structlog.BoundLogger, *, event: str) -> None:
-        self._ledger.mark_sent(entry.id, remote_id)
+        intent = entry.intent
+        draft = None
+        if intent.action is PushAction.INVITATION:
+            # Watched from the moment it is recorded as sent: the same transaction.
+            draft = (intent.year, intent.surat_id,
+                     self._drafts.invitation_record(entry, remote_id))
+            report.drafted += 1
+        self._ledger.mark_sent(entry.id, remote_id, draft=draft)
         if event == "push.sent":
             report.sent += 1
         bound.info(event, remote_id=remote_id)
-        if self.on_sent is not None:
-            self.on_sent(entry, remote_id)
+        if draft is not None:
+            bound.info("invitation.watched", remote_id=remote_id,
+                       next="looked up each round until signed or returned")
 
     def _post(self, entry: OutboxEntry) -> str:
         intent = entry.intent

@@ -12,7 +12,7 @@ import structlog
 from bridge.domain.items import ListKind, YearDir
 from bridge.domain.records import PassMode
 from bridge.errors import BridgeError
-from bridge.ports import Ledger
+from bridge.ports import ItemLookup
 from bridge.services.poll import ListPoller
 from bridge.services.sync import SyncReport, SyncService
 
@@ -28,7 +28,7 @@ _MARGIN = timedelta(hours=1)
 class Resync:
     """Builds the reading step of a manual resync round (see Cycle.run_with)."""
 
-    def __init__(self, ledger: Ledger, poller: ListPoller, sync: SyncService, zone: ZoneInfo,
+    def __init__(self, ledger: ItemLookup, poller: ListPoller, sync: SyncService, zone: ZoneInfo,
                  *, progress: Progress | None = None) -> None:
         """Wire the poller and the year directories."""
         self._ledger = ledger

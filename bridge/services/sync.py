@@ -13,7 +13,7 @@ import structlog
 from bridge.domain.items import ListKind, YearDir
 from bridge.domain.records import Cursor, PassMode, PassSummary, StoreResult
 from bridge.errors import ApiError, AuthenticationError, BridgeError
-from bridge.ports import Ledger, SisumakerApi
+from bridge.ports import SisumakerApi, YearPlans
 from bridge.services.poll import ListPoller
 from bridge.services.stop import StopSignal
 from bridge.services.years import PolledYear, plan_years
@@ -84,7 +84,7 @@ class SyncService:
     def __init__(
         self,
         api: SisumakerApi,
-        ledger: Ledger,
+        ledger: YearPlans,
         poller: ListPoller,
         config: SyncConfig,
         *,

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridge.adapters.ledger.case_json import case_from_document
 from bridge.adapters.ledger.sqlite import SqliteLedger
 from bridge.bootstrap import build
 from bridge.config.push_mapping import load_push_mapping
@@ -32,7 +33,6 @@ from bridge.config.settings import load_settings
 from bridge.domain.items import ListKind
 from bridge.domain.outbox import OutboxEntry, PushAction, push_ref
 from bridge.logs import configure_logging
-from bridge.services.case_json import case_from_document
 from bridge.services.intents import INVITATION_AFTER_STEP, INVITATION_STEP, NOTE_AFTER_INVITATION_STEP
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,7 +123,7 @@ def expected_pushes(ledger_path: Path, mappings: Path) -> tuple[dict[str, tuple[
     try:
         rows = ledger.list_cases()
         for row in rows:
-            case = case_from_document(json.loads(row.data))
+            case = case_from_document(row.document)
             for step in case.steps:
                 if step in mapping.notes.steps:
                     ref = push_ref(case.year, case.surat_id, PushAction.NOTE, step)

@@ -239,7 +239,7 @@ def case_docs(bridge: Bridge) -> dict[str, dict[str, Any]]:
     """Every case document, less what only says how late it is against the wall clock."""
     docs = {}
     for row in bridge.ledger.list_cases():
-        doc = json.loads(row.data)
+        doc = row.document
         doc.pop("overdue")
         doc.pop("overdue_steps")
         # The drafted invitation (pushing on) moves the step-4 deadline to a working day
@@ -298,7 +298,7 @@ def expected_pushes(bridge: Bridge) -> dict[str, tuple[int, str]]:
     (step 4) the note that says so."""
     expected: dict[str, tuple[int, str]] = {}
     for row in bridge.ledger.list_cases():
-        doc = json.loads(row.data)
+        doc = row.document
         steps = {int(step) for step in doc["steps"]}
         where = (row.year, row.surat_id)
         for step in steps & NOTE_STEPS:

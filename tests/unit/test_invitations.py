@@ -17,6 +17,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from structlog.testing import capture_logs
 
+from bridge.adapters.ledger.case_json import case_document, case_from_document
 from bridge.config.profile import Profile
 from bridge.config.push_mapping import load_push_mapping
 from bridge.config.sop_mapping import SopMappings, load_sop_mappings
@@ -24,11 +25,10 @@ from bridge.domain.cases import INVITATION_RETURNED, Case, derive_case, diff_cas
 from bridge.domain.invitations import DraftStatus, Invitation, InvitationStatus
 from bridge.domain.items import Disposition, Letter, ListKind, YearDir
 from bridge.domain.outbox import OutboxState
-from bridge.domain.records import CaseRow, CaseWrite, PassMode
+from bridge.domain.records import CaseWrite, PassMode
 from bridge.errors import BridgeError, RetriableApiError
 from bridge.metrics import LedgerCollector
 from bridge.ports import Ledger
-from bridge.services.case_json import case_document, case_from_document
 from bridge.services.cycle import WORK_LEASE, Cycle, CycleReport
 from bridge.services.intents import IntentBuilder
 from bridge.services.invitations import InvitationWatcher
@@ -36,6 +36,7 @@ from bridge.services.lease import Lease
 from bridge.services.parse import ItemParser
 from bridge.services.poll import ListPoller, PollConfig
 from bridge.services.push import Pusher
+from bridge.services.resend import resend_returned
 from bridge.services.status import status_report
 from bridge.services.sync import SyncConfig, SyncReport, SyncService
 from bridge.services.tracking import CaseTracker
@@ -157,10 +158,14 @@ def test_a_returned_invitation_is_an_anomaly_with_the_reason_and_stays_due() -> 
 # -- the watcher over a real ledger ---------------------------------------------------------------
 
 
+def stored_case(year: int, surat_id: str, step: int) -> Case:
+    """A bare case at ``step``, as a test stores it."""
+    return Case(f"{year}-{surat_id}", year, surat_id, None, None, None, step, {}, None, None,
+                False, (), (), "test")
+
+
 def open_case(ledger: Ledger, surat_id: str, step: int = 3) -> None:
-    data = json.dumps({"case_id": f"2026-{surat_id}"})
-    ledger.save_cases([CaseWrite(2026, surat_id, CaseRow(f"2026-{surat_id}", 2026, surat_id, step,
-                                                         False, None, data, wib(23)), ())])
+    ledger.save_cases([CaseWrite(2026, surat_id, stored_case(2026, surat_id, step), (), wib(23))])
 
 
 def watcher(api: FakeSisumaker, ledger: Ledger) -> InvitationWatcher:
@@ -192,7 +197,8 @@ def test_the_watcher_records_a_signature_and_a_return_once_and_then_asks_no_more
     assert events["invitation.returned"]["reason"] == "Tujuan salah"
     assert events["invitation.returned"]["log_level"] == "warning"
     assert set(ledger.dirty_cases()) == {(2026, "1"), (2026, "2")}
-    signed = ledger.case_invitations(2026, ["1", "2", "3"])
+    inputs = ledger.case_inputs([(2026, "1"), (2026, "2"), (2026, "3")])
+    signed = {key[1]: i.invitation for key, i in inputs.items() if i.invitation is not None}
     assert signed["1"].status is InvitationStatus.SIGNED and signed["1"].signed_at == wib(24, 10)
     assert signed["2"].reason == "Tujuan salah" and signed["3"].status is InvitationStatus.WAITING
     assert ledger.returned_invitations() == 1
@@ -214,7 +220,8 @@ def test_a_draft_sent_again_is_watched_and_ends_the_returned_count(ledger: Ledge
     ledger.record_invitation(2026, "2", draft(wib(24, 9), ref="sb-26-2-inv-r2", attempt=2))
     assert ledger.returned_invitations() == 0
     assert [inv.ref for _, _, inv in ledger.waiting_invitations()] == ["sb-26-2-inv-r2"]
-    assert ledger.case_invitations(2026, ["2"])["2"].attempt == 2
+    latest = ledger.case_inputs([(2026, "2")])[(2026, "2")].invitation
+    assert latest is not None and latest.attempt == 2
     assert not ledger.record_invitation(2026, "2", draft(wib(24, 9), ref="sb-26-2-inv-r2"))
 
 
@@ -255,8 +262,8 @@ def test_status_says_which_directories_are_polled_and_why(ledger: Ledger) -> Non
     polled = plan_years([Y25, Y26], date(2026, 3, 2), open_cases=ledger.open_case_years(4))
     assert [p.year_dir for p in polled] == [Y26]
     open_case(ledger, "7")
-    ledger.save_cases([CaseWrite(2025, "8", CaseRow("2025-8", 2025, "8", 2, False, None, "{}",
-                                                    wib(23)), ())])
+    ledger.save_cases([CaseWrite(2025, "8", stored_case(2025, "8", 2), (),
+                   wib(23))])
     assert ledger.open_case_years(4) == {2025: 1, 2026: 1}
     polled = plan_years([Y25, Y26], date(2026, 3, 2), open_cases=ledger.open_case_years(4))
     assert status_report(ledger, ledger_url="sqlite:///x")["polled"] == []
@@ -312,12 +319,13 @@ class Office:
         push = load_push_mapping(MAPPINGS, max_meeting_days=m.sop.working_days(5))
         builder = IntentBuilder(push, profile.push, m.sop, m.calendar, now=lambda: self.now)
         tracker = CaseTracker(ledger, m, intents=builder, now=lambda: self.now)
-        pusher = Pusher(self.api, ledger, lambda year: Y26, now=lambda: self.now)
+        self.builder = builder
+        self.pusher = Pusher(self.api, ledger, lambda year: Y26, drafts=builder,
+                             now=lambda: self.now)
         watcher = InvitationWatcher(self.api, ledger, lambda year: Y26, now=lambda: self.now)
         lease = Lease(ledger, WORK_LEASE, timedelta(minutes=1))
-        self.cycle = Cycle(ledger, None, tracker, pusher, builder, lease,  # type: ignore[arg-type]
+        self.cycle = Cycle(ledger, None, tracker, self.pusher, lease,  # type: ignore[arg-type]
                            watcher=watcher)
-        pusher.on_sent = self.cycle.after_sent
         self.api.items(ListKind.SURAT).insert(0, letter(
             1, perihal="Permohonan Pengembangan Aplikasi SIMPUS", tgl_dibuat="2026-11-23 08:00:00",
             tgl_diterimaTU="2026-11-23 08:30:00"))
@@ -335,7 +343,7 @@ class Office:
     def case(self) -> Case:
         row = self.ledger.get_case("2026-1001")
         assert row is not None
-        return case_from_document(json.loads(row.data))
+        return case_from_document(row.document)
 
     def refs(self) -> list[str]:
         return [str(body["ref"]) for body in self.api.posted]
@@ -357,11 +365,11 @@ def test_a_round_drafts_watches_and_after_a_return_and_a_retry_signs_and_notes_o
     assert INVITATION_RETURNED in office.case().anomalies
 
     entry = next(e for e in ledger.outbox_entries() if e.intent.ref == first)
-    again = office.cycle.resend_returned(entry)
+    again = resend_returned(ledger, office.builder, office.pusher, entry)
     assert again.intent.ref == first + "-r2" and again.state is OutboxState.SENT
     assert office.refs()[-1] == first + "-r2"
     with pytest.raises(BridgeError, match="newer draft"):
-        office.cycle.resend_returned(entry)
+        resend_returned(ledger, office.builder, office.pusher, entry)
     office.round(wib(24, 10))
     assert INVITATION_RETURNED not in office.case().anomalies
     assert office.case().invitation.attempt == 2  # type: ignore[union-attr]
@@ -385,13 +393,13 @@ def test_the_sync_drops_a_previous_year_once_its_last_open_case_reached_step_4(
     api = FakeSisumaker(years=[Y25, Y26])
     sync = SyncService(api, ledger, ListPoller(api, ledger, parsers, PollConfig()),
                        SyncConfig(zone=WIB, open_below_step=4), now=lambda: wib(2, 10))
-    ledger.save_cases([CaseWrite(2025, "8", CaseRow("2025-8", 2025, "8", 3, False, None, "{}",
-                                                    wib(23)), ())])
+    ledger.save_cases([CaseWrite(2025, "8", stored_case(2025, "8", 3), (),
+                   wib(23))])
     with capture_logs() as logs:
         assert sync.years() == [Y25, Y26]
         assert sync.years() == [Y25, Y26]  # logged only when the choice changes
-        ledger.save_cases([CaseWrite(2025, "8", CaseRow("2025-8", 2025, "8", 4, False, None,
-                                                        "{}", wib(24)), ())])
+        ledger.save_cases([CaseWrite(2025, "8", stored_case(2025, "8", 4), (),
+                   wib(24))])
         assert sync.years() == [Y26]
     polled = [e for e in logs if e["event"] == "years.polled"]
     assert len(polled) == 2

@@ -46,6 +46,7 @@ from bridge.domain.outbox import (
     push_ref,
     ref_attempt,
 )
+from bridge.domain.records import CaseWrite
 from bridge.errors import MappingError
 from bridge.ports import Ledger
 from bridge.services.intents import IntentBuilder
@@ -267,11 +268,14 @@ def client(profile: Profile, fake_time: FakeTime) -> Iterator[SisumakerClient]:
 
 
 @pytest.fixture
-def make_pusher(client: SisumakerClient, ledger: Ledger) -> Callable[..., Pusher]:
+def make_pusher(client: SisumakerClient, ledger: Ledger, push_mapping: PushMapping,
+                profile: Profile, sop_mappings: SopMappings) -> Callable[..., Pusher]:
+    drafts = make_builder(push_mapping, profile, sop_mappings, datetime(2026, 11, 26, tzinfo=UTC))
+
     def make(**options: Any) -> Pusher:
         # No wait before an in-doubt push is sent again, unless a test asks for one.
         options.setdefault("policy", PushPolicy(resend_after=timedelta(0)))
-        return Pusher(client, ledger, year_dir, **options)
+        return Pusher(client, ledger, year_dir, drafts=drafts, **options)
 
     return make
 
@@ -596,7 +600,7 @@ def test_a_push_is_given_up_after_too_many_attempts_without_a_last_blind_post(
     assert "gave up after 2 attempts" in (entry.last_error or "")
 
 
-# -- Pusher: an operator's retry, and on_sent ------------------------------------------------
+# -- Pusher: an operator's retry, and the drafts it watches ------------------------------------------------
 
 
 @pytest.mark.parametrize("server_has_it", [False, True], ids=["server-lacks", "server-has"])
@@ -628,42 +632,46 @@ def test_a_requeued_failed_push_is_looked_up_first(
     assert not ledger.requeue(entry.id)  # only a failed push can be requeued
 
 
-def test_on_sent_runs_after_the_invitation_is_recorded_and_its_note_goes_out_the_same_run(
+def watched(ledger: Ledger) -> list[tuple[int, str, str, str | None]]:
+    """(year, letter id, ref, remote id) of each draft waiting for its signer."""
+    return [(year, surat_id, inv.ref, inv.remote_id)
+            for year, surat_id, inv in ledger.waiting_invitations()]
+
+
+def test_an_invitation_sent_is_watched_from_the_moment_it_is_recorded_as_sent(
         server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher]) -> None:
     inv = invitation()
     enqueue(ledger, note("88121", 3), inv)
-    calls: list[tuple[str, str, OutboxState]] = []
-    follow_up = note("88121", 4)
+    open_case_row(ledger, "88121")
 
-    def on_sent(entry: OutboxEntry, remote_id: str) -> None:
-        stored = ledger.outbox_entry(entry.id)
-        assert stored is not None
-        calls.append((entry.intent.ref, remote_id, stored.state))
-        if entry.intent.action is PushAction.INVITATION:
-            ledger.enqueue([follow_up])
+    report = make_pusher().run()
 
-    make_pusher(on_sent=on_sent).run()
-
-    assert calls == [
-        (note("88121", 3).ref, server.stored(note("88121", 3).ref)[0], OutboxState.SENT),
-        (inv.ref, "50001", OutboxState.SENT),  # recorded as sent before on_sent runs
-        (follow_up.ref, server.stored(follow_up.ref)[0], OutboxState.SENT),
-    ]
-    assert entry_of(ledger, follow_up).state is OutboxState.SENT
+    assert (report.sent, report.drafted) == (2, 1)  # the note is no draft
+    assert entry_of(ledger, inv).state is OutboxState.SENT
+    assert watched(ledger) == [(2026, "88121", inv.ref, "50001")]
+    # The case is derived again with its draft (the step-4 deadline moves).
+    assert (2026, "88121") in ledger.dirty_cases()
 
 
-def test_on_sent_runs_when_the_invitation_is_found_by_its_look_up(
+def test_an_invitation_found_by_its_look_up_is_watched_too(
         server: FakeSisumaker, ledger: Ledger, make_pusher: Callable[..., Pusher]) -> None:
     inv = invitation()
     enqueue(ledger, inv)
+    open_case_row(ledger, "88121")
     assert ledger.mark_sending(entry_of(ledger, inv).id)
     remote_id = server.preload(inv)
-    calls: list[tuple[str, str]] = []
 
-    make_pusher(on_sent=lambda e, rid: calls.append((e.intent.ref, rid))).run()
+    report = make_pusher().run()
 
-    assert calls == [(inv.ref, remote_id)]
+    assert (report.found, report.drafted) == (1, 1)
+    assert watched(ledger) == [(2026, "88121", inv.ref, remote_id)]
     assert server.posts(inv.ref) == 0
+
+
+def open_case_row(ledger: Ledger, surat_id: str) -> None:
+    """A stored case for the letter (only the drafts of open cases are watched)."""
+    ledger.save_cases([CaseWrite(2026, surat_id, make_case(surat_id=surat_id), (),
+                                 datetime(2026, 11, 26, tzinfo=UTC))])
 
 
 # -- IntentBuilder -----------------------------------------------------------------------------

@@ -47,18 +47,17 @@ class PushingDesk(Desk):
         self.tracker = CaseTracker(ledger, mappings, intents=intents, now=lambda: self.now)
 
     def round(self) -> list[str]:
-        """Poll, derive, queue the pushes (as a cycle does); the refs queued this round."""
+        """Poll and derive (each case saved with its pushes); the refs queued this round."""
+        before = {e.intent.ref for e in self.ledger.outbox_entries()}
         self.poll()
-        report = self.track()
-        self.ledger.enqueue(report.intents)
-        return [intent.ref for intent in report.intents]
+        self.track()
+        return [e.intent.ref for e in self.ledger.outbox_entries() if e.intent.ref not in before]
 
     def decide(self, action: Action, by: str = "rina", reason: str = "checked the letter"
                ) -> list[str]:
         """Record a decision and derive the case again, as the CLI does; the refs cancelled."""
         cancelled = self.ledger.record_decision(Decision(*KEY, action, by, wib(20, 13), reason))
-        report = self.tracker.derive_now([KEY])
-        self.ledger.enqueue(report.intents)
+        self.tracker.derive_now([KEY])
         return [e.intent.ref for e in cancelled]
 
     def push_states(self) -> dict[str, str]:
@@ -176,8 +175,9 @@ def test_the_latest_decision_wins(ledger: Ledger) -> None:
     other = Decision(2025, "1", Action.REJECT, "c", datetime(2026, 1, 3, tzinfo=UTC), "")
     for decision in (first, later, other):
         ledger.record_decision(decision)
-    found = ledger.decisions_for([(2026, "1"), (2025, "1"), (2026, "2")])
-    assert found == {(2026, "1"): later, (2025, "1"): other}
+    found = ledger.case_inputs([(2026, "1"), (2025, "1"), (2026, "2")])
+    assert {key: inputs.decision for key, inputs in found.items()} == {
+        (2026, "1"): later, (2025, "1"): other, (2026, "2"): None}
     assert ledger.decisions(2026, "1") == [first, later]
     assert set(ledger.dirty_cases()) == {(2025, "1"), (2026, "1")}  # to be derived again
 

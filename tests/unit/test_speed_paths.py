@@ -21,9 +21,9 @@ import pytest
 
 from bridge.config.profile import ListSpec, OffsetPaging
 from bridge.config.sop_mapping import load_sop_mappings
-from bridge.domain.cases import derive_case, may_be_case
+from bridge.domain.cases import Case, derive_case, may_be_case
 from bridge.domain.items import Disposition, Letter, ListKind, item_from_fields
-from bridge.domain.records import CaseRow, CaseWrite, HistoryRow, QuarantineRecord
+from bridge.domain.records import CaseWrite, HistoryRow, QuarantineRecord
 from bridge.ports import Ledger
 from bridge.services.parse import ItemParser, Parsed
 from tests.conftest import MAPPINGS
@@ -246,32 +246,38 @@ def test_verdicts_are_memoised_and_the_memo_is_bounded() -> None:
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
-def row(surat_id: str, *, step: int = 1, data: str = "{}") -> CaseRow:
-    return CaseRow(f"2026-{surat_id}", 2026, surat_id, step, False, None, data, NOW)
+def case(surat_id: str, *, step: int = 1, perihal: str | None = None) -> Case:
+    return Case(f"2026-{surat_id}", 2026, surat_id, perihal, None, None, step, {}, None, None,
+                False, (), (), "test")
 
 
 def test_several_cases_are_read_at_once(ledger: Ledger) -> None:
-    ledger.save_cases([CaseWrite(2026, str(n), row(str(n), step=n), ()) for n in range(1, 901)])
-    wanted = [f"2026-{n}" for n in range(1, 905, 2)]  # more than one IN chunk, some unknown
-    found = ledger.get_cases(wanted)
-    assert sorted(found) == sorted(f"2026-{n}" for n in range(1, 901, 2))
-    assert found["2026-7"] == ledger.get_case("2026-7") == row("7", step=7)
-    assert ledger.get_cases([]) == {}
+    ledger.save_cases([CaseWrite(2026, str(n), case(str(n), step=n), (), NOW)
+                       for n in range(1, 901)])
+    wanted = [(2026, str(n)) for n in range(1, 905, 2)]  # more than one IN chunk, some unknown
+    found = ledger.case_inputs(wanted)
+    assert sorted(found) == sorted(wanted)
+    assert sorted(k for k, i in found.items() if i.case is not None) == sorted(
+        (2026, str(n)) for n in range(1, 901, 2))
+    assert found[(2026, "7")].case == case("7", step=7)
+    stored = ledger.get_case("2026-7")
+    assert stored is not None and (stored.step, stored.document["step"]) == (7, 7)
+    assert ledger.case_inputs([]) == {}
 
 
 def test_saving_a_batch_keeps_history_in_order_and_removes_cases(ledger: Ledger) -> None:
     ledger.mark_cases_dirty([(2026, "1"), (2026, "2"), (2026, "3")])
     at = NOW
     ledger.save_cases([
-        CaseWrite(2026, "1", row("1"), (HistoryRow(at, "opened", "a", "surat:1"),
-                                         HistoryRow(at, "step_reached", "b", None))),
-        CaseWrite(2026, "2", row("2"), (HistoryRow(at, "opened", "c", "surat:2"),)),
-        CaseWrite(2026, "3", None, ()),
+        CaseWrite(2026, "1", case("1"), (HistoryRow(at, "opened", "a", "surat:1"),
+                                          HistoryRow(at, "step_reached", "b", None)), at),
+        CaseWrite(2026, "2", case("2"), (HistoryRow(at, "opened", "c", "surat:2"),), at),
+        CaseWrite(2026, "3", None, (), at),
     ])
-    ledger.save_cases([CaseWrite(2026, "2", None, (HistoryRow(at, "closed", "d", "surat:2"),)),
-                       CaseWrite(2026, "1", row("1", step=2, data='{"x": 1}'), ())])
+    ledger.save_cases([CaseWrite(2026, "2", None, (HistoryRow(at, "closed", "d", "surat:2"),), at),
+                       CaseWrite(2026, "1", case("1", step=2, perihal="x"), (), at)])
     assert [r.case_id for r in ledger.list_cases()] == ["2026-1"]
-    assert ledger.get_case("2026-1") == row("1", step=2, data='{"x": 1}')
+    assert ledger.case_inputs([(2026, "1")])[(2026, "1")].case == case("1", step=2, perihal="x")
     assert [h.description for h in ledger.case_history("2026-1")] == ["a", "b"]
     assert [h.description for h in ledger.case_history("2026-2")] == ["c", "d"]
     assert ledger.dirty_cases() == []
@@ -279,14 +285,13 @@ def test_saving_a_batch_keeps_history_in_order_and_removes_cases(ledger: Ledger)
 
 def test_breaches_are_recorded_at_once_and_each_only_the_first_time(ledger: Ledger) -> None:
     due = datetime(2026, 11, 23, 23, 59, 59, tzinfo=UTC) + timedelta(hours=-7)
-    assert ledger.record_breach("2026-1", 2, due)
+    assert ledger.record_breaches([("2026-1", 2, due)]) == [True]
     many = [("2026-1", 2, due), ("2026-1", 3, due), ("2026-2", 2, due), ("2026-1", 3, due)]
     many += [(f"2026-{n}", 2, due) for n in range(10, 460)]  # over one statement's worth
     first = ledger.record_breaches(many)
     assert first[:4] == [False, True, True, False]
     assert all(first[4:])
     assert not any(ledger.record_breaches(many))
-    assert not ledger.record_breach("2026-2", 2, due)
     assert ledger.record_breaches([]) == []
 
 

@@ -8,7 +8,6 @@ real SQLite file in tmp_path (and, where the local server answers, a PostgreSQL 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterator
@@ -110,7 +109,7 @@ class Desk:
     def doc(self, case_id: str = CASE_ID) -> dict[str, Any]:
         row = self.ledger.get_case(case_id)
         assert row is not None, f"no case {case_id}"
-        return json.loads(row.data)
+        return row.document
 
     def history(self, case_id: str = CASE_ID) -> list[HistoryRow]:
         return self.ledger.case_history(case_id)

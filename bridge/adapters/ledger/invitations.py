@@ -28,17 +28,25 @@ class InvitationStore(SqlBase):
     """One row per draft sent, keyed by its ref."""
 
     def record_invitation(self, year: int, surat_id: str, invitation: Invitation) -> bool:
-        """Remember a draft just sent (waiting for its signer); False if already known."""
-        now = iso(now_utc())
+        """Remember a draft sent (waiting for its signer); False if already known.
+
+        The pusher records its drafts with ``mark_sent``, in the same transaction; this is
+        for a draft recorded alone (tests, repairs).
+        """
         with self._transaction() as cur:
-            cur.execute(self._sql(
-                f"INSERT INTO invitations ({_COLUMNS}, updated_at) "  # noqa: S608 - constants
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO NOTHING"),
-                (*_params(invitation), year, surat_id, now))
-            added = bool(cur.rowcount)
-            if added:
-                cur.execute(self._sql(_DIRTY), (year, surat_id, now))
-            return added
+            return self._record_invitation(cur, year, surat_id, invitation)
+
+    def _record_invitation(self, cur: Any, year: int, surat_id: str,
+                           invitation: Invitation) -> bool:
+        now = iso(now_utc())
+        cur.execute(self._sql(
+            f"INSERT INTO invitations ({_COLUMNS}, updated_at) "  # noqa: S608 - constants
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO NOTHING"),
+            (*_params(invitation), year, surat_id, now))
+        added = bool(cur.rowcount)
+        if added:
+            cur.execute(self._sql(_DIRTY), (year, surat_id, now))
+        return added
 
     def settle_invitation(self, ref: str, answer: DraftStatus) -> bool:
         """Record a waiting draft's signature or return; False if it was not waiting."""
@@ -68,7 +76,7 @@ class InvitationStore(SqlBase):
             (InvitationStatus.WAITING.value, limit))
         return [(int(row[12]), str(row[13]), _invitation(row)) for row in rows]
 
-    def case_invitations(self, year: int, surat_ids: Sequence[str]) -> dict[str, Invitation]:
+    def _case_invitations(self, year: int, surat_ids: Sequence[str]) -> dict[str, Invitation]:
         """The newest draft of each of these letters' cases, by letter id."""
         found: dict[str, Invitation] = {}
         for start in range(0, len(surat_ids), _IN_CHUNK):

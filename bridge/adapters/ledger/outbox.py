@@ -7,35 +7,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bridge.adapters.ledger.base import SqlBase, from_iso, iso, now_utc
+from bridge.adapters.ledger.invitations import InvitationStore
+from bridge.domain.invitations import Invitation
 from bridge.domain.outbox import OutboxEntry, OutboxIntent, OutboxState, PushAction
 
 COLUMNS = ("id, ref, case_id, year, surat_id, action, step, body, state, attempts, remote_id, "
             "last_error, created_at, updated_at, sent_at")
 
 
-class OutboxStore(SqlBase):
+class OutboxStore(InvitationStore):
     """Intents committed before their POST, results after it."""
 
     def enqueue(self, intents: list[OutboxIntent]) -> int:
         """Add intents not yet known (by ref); return how many were new."""
         if not intents:
             return 0
-        now = iso(now_utc())
-        added = 0
         with self._transaction() as cur:
-            for intent in intents:
-                cur.execute(
-                    self._sql(
-                        "INSERT INTO outbox (ref, case_id, year, surat_id, action, step, body, "
-                        "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                        "ON CONFLICT (ref) DO NOTHING"
-                    ),
-                    (intent.ref, intent.case_id, intent.year, intent.surat_id,
-                     intent.action.value, intent.step, json.dumps(intent.body),
-                     OutboxState.PENDING.value, now, now),
-                )
-                added += int(cur.rowcount or 0)
-        return added
+            return insert_intents(self, cur, intents)
 
     def outbox_due(self, limit: int = 500) -> list[OutboxEntry]:
         """Pending and in-doubt pushes, oldest first."""
@@ -74,8 +62,13 @@ class OutboxStore(SqlBase):
         return self._move(entry_id, OutboxState.IN_DOUBT, attempt=True,
                           only_from=(OutboxState.PENDING, OutboxState.IN_DOUBT))
 
-    def mark_sent(self, entry_id: int, remote_id: str) -> None:
-        """Record the server's id: the push is done, for good."""
+    def mark_sent(self, entry_id: int, remote_id: str, *,
+                  draft: tuple[int, str, Invitation] | None = None) -> None:
+        """Record the server's id: the push is done, for good.
+
+        ``draft`` (year, letter id, invitation): the push drafted the step-4 invitation, which
+        is watched from now on; in the same transaction, so no crash leaves it unwatched.
+        """
         with self._transaction() as cur:
             now = iso(now_utc())
             cur.execute(
@@ -83,6 +76,8 @@ class OutboxStore(SqlBase):
                           "updated_at = ?, sent_at = ? WHERE id = ?"),
                 (OutboxState.SENT.value, remote_id, now, now, entry_id),
             )
+            if draft is not None:
+                self._record_invitation(cur, *draft)
 
     def mark_in_doubt(self, entry_id: int, error: str) -> None:
         """Keep a push in ``in_doubt`` with the error: the next try looks its ref up first."""
@@ -174,3 +169,25 @@ def entry_of(row: tuple[Any, ...]) -> OutboxEntry:
         updated_at=updated,
         sent_at=from_iso(row[14]),
     )
+
+
+def insert_intents(store: SqlBase, cur: Any, intents: list[OutboxIntent]) -> int:
+    """Queue intents not yet known (by ref) on an open transaction; return how many were new.
+
+    A ref already queued keeps its entry as it is, whatever state it is in.
+    """
+    now = iso(now_utc())
+    added = 0
+    for intent in intents:
+        cur.execute(
+            store._sql(
+                "INSERT INTO outbox (ref, case_id, year, surat_id, action, step, body, "
+                "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (ref) DO NOTHING"
+            ),
+            (intent.ref, intent.case_id, intent.year, intent.surat_id,
+             intent.action.value, intent.step, json.dumps(intent.body),
+             OutboxState.PENDING.value, now, now),
+        )
+        added += int(cur.rowcount or 0)
+    return added

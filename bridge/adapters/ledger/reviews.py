@@ -47,11 +47,6 @@ class ReviewStore(SqlBase):
                 return []
             return self._cancel(cur, decision.case_id, at)
 
-    def revive_pushes(self, case_id: str) -> int:
-        """Send after all the case's cancelled pushes (it is a case again); return how many."""
-        with self._transaction() as cur:
-            return self._revive(cur, case_id, iso(now_utc()))
-
     def _revive(self, cur: Any, case_id: str, at: str | None) -> int:
         # A push may have been cancelled while in doubt (its POST may have landed): each comes
         # back in doubt, so the pusher looks its ref up before it sends anything.
@@ -59,11 +54,6 @@ class ReviewStore(SqlBase):
                               "WHERE case_id = ? AND state = ?"),
                     (OutboxState.IN_DOUBT.value, at, case_id, OutboxState.CANCELLED.value))
         return int(cur.rowcount or 0)
-
-    def cancel_pushes(self, case_id: str) -> list[OutboxEntry]:
-        """Cancel a case's pushes not yet sent (its letter waits for review); return them."""
-        with self._transaction() as cur:
-            return self._cancel(cur, case_id, iso(now_utc()))
 
     def _cancel(self, cur: Any, case_id: str, at: str | None) -> list[OutboxEntry]:
         """Cancel the case's unsent pushes; return them with the state they were in."""
@@ -77,7 +67,7 @@ class ReviewStore(SqlBase):
                         (OutboxState.CANCELLED.value, at, *params))
         return before
 
-    def decisions_for(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], Decision]:
+    def _decisions_for(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], Decision]:
         """The latest decision on each of these letters (letters without one are left out)."""
         by_year: dict[int, list[str]] = defaultdict(list)
         for year, surat_id in keys:
@@ -105,7 +95,7 @@ class ReviewStore(SqlBase):
                 "WHERE year = ? AND surat_id = ? ORDER BY id"), (year, surat_id))
         return [_decision(row) for row in rows]
 
-    def queued_for(self, keys: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+    def _queued_for(self, keys: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
         """Which of these letters wait in the review queue."""
         by_year: dict[int, list[str]] = defaultdict(list)
         for year, surat_id in keys:

@@ -205,6 +205,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (year, surat_id)
     );
     """,
+    # 8: a case is now saved with the pushes it needs, in one transaction (until now they were
+    # queued after it, and once per process for every case). Every case is derived once
+    # more, so that the pushes of cases derived while pushing was off are queued too.
+    """
+    INSERT INTO dirty_cases (year, surat_id, marked_at)
+    SELECT year, surat_id, '1970-01-01T00:00:00+00:00' FROM cases WHERE true
+    ON CONFLICT (year, surat_id) DO NOTHING;
+    """,
 )
 
 CURRENT_VERSION = len(MIGRATIONS)

@@ -12,9 +12,7 @@ from typing import Any
 
 from bridge.adapters.ledger.base import from_iso, iso
 from bridge.adapters.ledger.cases import CaseStore
-from bridge.adapters.ledger.invitations import InvitationStore
 from bridge.adapters.ledger.outbox import OutboxStore
-from bridge.adapters.ledger.reviews import ReviewStore
 from bridge.adapters.ledger.schema import CURRENT_VERSION, MIGRATIONS
 from bridge.domain.items import ListKind
 from bridge.domain.records import (
@@ -32,7 +30,7 @@ from bridge.ports import QuarantineEntry, StoredItem
 _IN_CHUNK = 400  # stays under SQLite's bound-variable limit with room for the fixed ones
 
 
-class SqlLedger(OutboxStore, CaseStore, InvitationStore, ReviewStore):
+class SqlLedger(OutboxStore, CaseStore):
     """The Ledger port on SQL: items, cursors, passes and quarantine."""
 
     # -- schema ---------------------------------------------------------------------------

@@ -1,12 +1,21 @@
-"""Cases as JSON documents: how the ledger stores them and how ``bridge cases --json`` prints them."""
+"""Cases as JSON documents: how the ledger stores them (and ``bridge cases --json`` reads them)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
+import msgspec
+
+from bridge import codec
 from bridge.domain.cases import Case, StepReached
 from bridge.domain.invitations import Invitation, InvitationStatus
+from bridge.domain.items import Disposition, Letter, ListKind, item_from_fields
+
+# The canonical fields stored with each item, read straight into the domain's item: 2.0 µs a
+# letter, where decoding to a dict and building the item from it takes 6.3 µs.
+_LETTER: Final = msgspec.json.Decoder(Letter)
+_DISPOSITION: Final = msgspec.json.Decoder(Disposition)
 
 
 def case_document(case: Case) -> dict[str, Any]:
@@ -84,32 +93,39 @@ def case_from_document(doc: dict[str, Any]) -> Case:
     )
 
 
-def case_line(doc: dict[str, Any], *, overdue: bool | None = None) -> dict[str, Any]:
-    """One line of ``bridge cases --json``: steps as {number: ISO time}, details beside."""
-    return {
-        "case_id": doc["case_id"],
-        "year": doc["year"],
-        "surat_id": doc["surat_id"],
-        "perihal": doc.get("perihal"),
-        "asal_surat": doc.get("asal_surat"),
-        "step": doc["step"],
-        "steps": {n: r["at"] for n, r in doc.get("steps", {}).items()},
-        "next_step": doc.get("next_step"),
-        "next_deadline": doc.get("next_deadline"),
-        "overdue": doc.get("overdue") if overdue is None else overdue,
-        "anomalies": doc.get("anomalies", []),
-        "overdue_steps": doc.get("overdue_steps", []),
-        "step_details": doc.get("steps", {}),
-        "registered_at": doc.get("registered_at"),
-        "reason": doc.get("reason"),
-        "invitation": doc.get("invitation"),
-        "score": doc.get("score", 1.0),
-    }
-
-
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def letter_from_fields(fields: str) -> Letter:
+    """The letter from the canonical fields stored with it."""
+    try:
+        return _LETTER.decode(fields)
+    except msgspec.MsgspecError:  # what the fast path refuses (a lone surrogate, say)
+        item = item_from_fields(ListKind.SURAT, codec.loads(fields))
+        assert isinstance(item, Letter)  # noqa: S101 - the kind decides the class
+        return item
+
+
+def disposition_from_fields(fields: str) -> Disposition:
+    """The disposition from the canonical fields stored with it."""
+    try:
+        return _DISPOSITION.decode(fields)
+    except msgspec.MsgspecError:
+        item = item_from_fields(ListKind.DISPOSISI, codec.loads(fields))
+        assert isinstance(item, Disposition)  # noqa: S101 - the kind decides the class
+        return item
+
+
+def case_text(case: Case) -> str:
+    """The case's document as the ledger stores it."""
+    return codec.dumps(case_document(case))
+
+
+def case_from_text(text: str) -> Case:
+    """The case back from the document the ledger stored."""
+    return case_from_document(codec.loads(text))
