@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bridge.domain.invitations import DraftStatus, InvitationStatus
+from bridge.domain.cases import Case
+from bridge.domain.invitations import DraftStatus, Invitation, InvitationStatus
 from bridge.domain.items import ListKind, YearDir
+from bridge.domain.outbox import OutboxEntry, OutboxIntent, OutboxState
+from bridge.domain.records import CaseInputs, CaseWrite
 from bridge.errors import ApiError
 from bridge.ports import RawPage
 
@@ -155,3 +158,136 @@ class FakeSisumaker:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+# -- the ledger's ports, in memory -----------------------------------------------------------
+
+
+@dataclass
+class FakeCaseStore:
+    """CaseStore in memory: letters' inputs in, each batch of derivations saved as one."""
+
+    inputs: dict[tuple[int, str], CaseInputs] = field(default_factory=dict)
+    dirty: list[tuple[int, str]] = field(default_factory=list)
+    saved: list[list[CaseWrite]] = field(default_factory=list)  # each save_cases call
+    breaches: set[tuple[str, int, datetime]] = field(default_factory=set)
+    outbox: FakeOutbox | None = None  # where saved intents go (None: kept in ``saved`` only)
+
+    def put(self, inputs: CaseInputs) -> None:
+        """A letter's inputs changed (as storing a page does): its case is dirty."""
+        self.inputs[inputs.key] = inputs
+        self.mark_cases_dirty([inputs.key])
+
+    def case(self, year: int, surat_id: str) -> Case | None:
+        """The case as last saved."""
+        return self.inputs.get((year, surat_id), CaseInputs(year, surat_id)).case
+
+    def dirty_cases(self, limit: int = 500) -> list[tuple[int, str]]:
+        return self.dirty[:limit]
+
+    def mark_cases_dirty(self, keys: Iterable[tuple[int, str]]) -> None:
+        self.dirty.extend(k for k in keys if k not in self.dirty)
+
+    def case_inputs(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], CaseInputs]:
+        return {k: self.inputs.get(k, CaseInputs(*k)) for k in keys}
+
+    def save_cases(self, writes: Sequence[CaseWrite]) -> list[OutboxEntry]:
+        self.saved.append(list(writes))
+        for w in writes:
+            old = self.inputs.get((w.year, w.surat_id), CaseInputs(w.year, w.surat_id))
+            self.inputs[old.key] = replace(old, case=w.case, queued=w.review is not None)
+            self.dirty = [k for k in self.dirty if k != old.key]
+            if self.outbox is not None:
+                self.outbox.enqueue(list(w.intents))
+        return []
+
+    def cases_past_deadline(self, now: datetime) -> list[tuple[int, str]]:
+        return [k for k, i in self.inputs.items() if i.case is not None and not i.case.overdue
+                and i.case.next_deadline is not None and i.case.next_deadline < now]
+
+    def unlogged_breaches(self) -> list[Case]:
+        return [i.case for i in self.inputs.values() if i.case is not None and i.case.overdue
+                and not any(b[0] == i.case.case_id for b in self.breaches)]
+
+    def record_breaches(self, breaches: Sequence[tuple[str, int, datetime]]) -> list[bool]:
+        first = []
+        for breach in breaches:
+            first.append(breach not in self.breaches)
+            self.breaches.add(breach)
+        return first
+
+
+@dataclass
+class FakeOutbox:
+    """Outbox and DraftWatch in memory; ``cases`` (if given) learns of each draft sent."""
+
+    entries: dict[int, OutboxEntry] = field(default_factory=dict)
+    drafts: dict[str, tuple[int, str, Invitation]] = field(default_factory=dict)
+    cases: FakeCaseStore | None = None
+
+    def enqueue(self, intents: list[OutboxIntent]) -> int:
+        known = {e.intent.ref for e in self.entries.values()}
+        fresh = [i for i in intents if i.ref not in known]
+        for intent in fresh:
+            entry_id = len(self.entries) + 1
+            self.entries[entry_id] = OutboxEntry(entry_id, intent, OutboxState.PENDING, 0, None,
+                                                 None, BASE, BASE, None)
+        return len(fresh)
+
+    def outbox_due(self, limit: int = 500) -> list[OutboxEntry]:
+        due = (OutboxState.PENDING, OutboxState.IN_DOUBT)
+        return [e for e in self.entries.values() if e.state in due][:limit]
+
+    def _move(self, entry_id: int, **changes: Any) -> None:
+        self.entries[entry_id] = replace(self.entries[entry_id], **changes)
+
+    def mark_sending(self, entry_id: int) -> bool:
+        entry = self.entries[entry_id]
+        if entry.state not in (OutboxState.PENDING, OutboxState.IN_DOUBT):
+            return False
+        self._move(entry_id, state=OutboxState.IN_DOUBT, attempts=entry.attempts + 1)
+        return True
+
+    def mark_sent(self, entry_id: int, remote_id: str, *,
+                  draft: tuple[int, str, Invitation] | None = None) -> None:
+        self._move(entry_id, state=OutboxState.SENT, remote_id=remote_id, sent_at=BASE)
+        if draft is not None and draft[2].ref not in self.drafts:
+            self.drafts[draft[2].ref] = draft
+            if self.cases is not None:
+                key = (draft[0], draft[1])
+                inputs = self.cases.inputs.get(key, CaseInputs(*key))
+                self.cases.put(replace(inputs, invitation=draft[2]))
+
+    def mark_in_doubt(self, entry_id: int, error: str) -> None:
+        self._move(entry_id, state=OutboxState.IN_DOUBT, last_error=error)
+
+    def mark_failed(self, entry_id: int, error: str) -> None:
+        self._move(entry_id, state=OutboxState.FAILED, last_error=error)
+
+    def waiting_invitations(self, limit: int = 1000) -> list[tuple[int, str, Invitation]]:
+        return [d for d in self.drafts.values() if d[2].status is _WAITING][:limit]
+
+    def settle_invitation(self, ref: str, answer: DraftStatus) -> bool:
+        return False  # the fakes' signers never answer
+
+
+@dataclass
+class FakeLeases:
+    """Leases in memory: one holder per name."""
+
+    held: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
+    def acquire_lease(self, name: str, holder: str, ttl: timedelta,
+                      *, take_over: frozenset[str] = frozenset()) -> bool:
+        current = self.held.get(name)
+        if current is not None and current[0] != holder and current[0] not in take_over:
+            return False
+        self.held[name] = (holder, BASE + ttl)
+        return True
+
+    def lease_holder(self, name: str) -> tuple[str, datetime] | None:
+        return self.held.get(name)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        if self.held.get(name, ("",))[0] == holder:
+            del self.held[name]

@@ -214,7 +214,11 @@ def test_one_case_shows_its_steps_and_history(synced: Synced) -> None:
         assert source in history
         disposition = synced.state.disposition(case["year"], source.removeprefix("disposisi:"))
         assert disposition["id_persuratan"] == case["surat_id"]
-    assert detail["pushes"] == []  # pushing is off
+    # Pushing is off: the case's pushes are queued with it, and none is sent.
+    refs = sorted(p["ref"] for p in detail["pushes"])
+    prefix = f"sb-{case['year'] % 100:02d}-{case['surat_id']}-"
+    assert f"{prefix}invitation-4" in refs and f"{prefix}note-3" in refs
+    assert {(p["state"], p["remote_id"]) for p in detail["pushes"]} == {("pending", None)}
 
 
 def test_an_unknown_case_exits_1_with_one_line_on_stderr(synced: Synced) -> None:
