@@ -31,7 +31,7 @@ from bridge.bootstrap import build
 from bridge.config.push_mapping import load_push_mapping
 from bridge.config.settings import load_settings
 from bridge.domain.items import ListKind
-from bridge.domain.outbox import OutboxEntry, PushAction, push_ref
+from bridge.domain.outbox import PushAction, push_ref
 from bridge.logs import configure_logging
 from bridge.services.intents import INVITATION_AFTER_STEP, INVITATION_STEP, NOTE_AFTER_INVITATION_STEP
 
@@ -206,15 +206,17 @@ def main(argv: list[str]) -> int:
         if point in ("before-post", "after-post"):
             client.post_letter = _wrap_post(client.post_letter, point)  # type: ignore[method-assign]
         else:
-            after_sent = pusher.on_sent
-            assert after_sent is not None
+            # Killed the moment the invitation's "sent" (and its watch) is committed.
+            ledger = bridge.ledger
+            mark_sent = ledger.mark_sent
 
-            def on_sent(entry: OutboxEntry, remote_id: str) -> None:
-                if entry.intent.action is PushAction.INVITATION:
+            def killed_after(entry_id: int, remote_id: str, **draft: Any) -> None:
+                mark_sent(entry_id, remote_id, **draft)
+                if draft.get("draft") is not None:
                     _die()
-                after_sent(entry, remote_id)
 
-            pusher.on_sent = on_sent
+            ledger.mark_sent = killed_after  # type: ignore[method-assign]
+        assert pusher is not None
         cycle.run_once()
     finally:
         bridge.close()
