@@ -11,12 +11,12 @@ from bridge.config.profile import PushSpec
 from bridge.config.push_mapping import PushMapping
 from bridge.domain.calendar import WorkingCalendar
 from bridge.domain.cases import Case
-from bridge.domain.dates import read_date, write_date
+from bridge.domain.dates import DateFormat, read_date
 from bridge.domain.invitations import Invitation, InvitationStatus
 from bridge.domain.items import Letter
 from bridge.domain.outbox import OutboxEntry, OutboxIntent, PushAction, push_ref, ref_attempt
 from bridge.domain.sop import Sop
-from bridge.domain.wording import render, tanggal, tanggal_singkat, waktu
+from bridge.domain.wording import Wording, tanggal, tanggal_singkat, waktu
 
 INVITATION_STEP = 4
 NOTE_AFTER_INVITATION_STEP = 4
@@ -35,7 +35,14 @@ class IntentBuilder:
         ``zone`` is the profile's: the meeting time is written in it (the calendar's when None).
         """
         self._mapping = mapping
+        notes, invitation = mapping.notes, mapping.invitation
+        self._notes = {step: Wording(text) for step, text in notes.steps.items()}
+        self._signed = Wording(notes.invitation_sent) if notes.invitation_sent else None
+        self._to, self._subject, self._body = (Wording(invitation.to),
+                                               Wording(invitation.subject),
+                                               Wording(invitation.body))
         self._zone = zone or calendar.zone
+        self._event_time = DateFormat.of(spec.event_time_format)
         self._spec = spec
         self._sop = sop
         self._calendar = calendar
@@ -59,7 +66,7 @@ class IntentBuilder:
 
     def _signed_note(self, case: Case, letter: Letter | None) -> OutboxIntent | None:
         """The note that tells the letter's readers the invitation is signed and sent."""
-        template = self._mapping.notes.invitation_sent
+        template = self._signed
         invitation = case.invitation
         if (template is None or NOTE_AFTER_INVITATION_STEP not in case.steps
                 or invitation is None or invitation.status is not InvitationStatus.SIGNED):
@@ -73,7 +80,7 @@ class IntentBuilder:
                    "tanggal_rapat": tanggal(meeting.date()) if meeting else None,
                    "jam_rapat": f"{meeting:%H.%M}" if meeting else None,
                    "tempat": invitation.place}
-        return self._note_intent(case, NOTE_AFTER_INVITATION_STEP, render(template, values))
+        return self._note_intent(case, NOTE_AFTER_INVITATION_STEP, template.fill(values))
 
     def invitation_record(self, entry: OutboxEntry, remote_id: str) -> Invitation:
         """The invitation a sent draft stands for, waiting for its signer."""
@@ -93,7 +100,7 @@ class IntentBuilder:
         )
 
     def _note(self, case: Case, letter: Letter | None, step: int) -> OutboxIntent:
-        text = render(self._mapping.notes.steps[step], self._note_values(case, letter, step))
+        text = self._notes[step].fill(self._note_values(case, letter, step))
         return self._note_intent(case, step, text)
 
     def _note_intent(self, case: Case, step: int, text: str) -> OutboxIntent:
@@ -149,10 +156,10 @@ class IntentBuilder:
         fields = self._spec.letter_fields
         body = {
             fields["kind"]: config.kind,
-            fields["to"]: render(config.to, values),
-            fields["subject"]: render(config.subject, values),
-            fields["body"]: render(config.body, values),
-            fields["event_time"]: write_date(meeting, self._spec.event_time_format, self._zone),
+            fields["to"]: self._to.fill(values),
+            fields["subject"]: self._subject.fill(values),
+            fields["body"]: self._body.fill(values),
+            fields["event_time"]: self._event_time.write(meeting, self._zone),
             fields["place"]: config.place,
             fields["signer"]: config.signer,
             fields["reference"]: self._spec.written_id(case.surat_id),
