@@ -5,7 +5,8 @@ Each ledger port is what one service needs, in domain objects: the poller stores
 letter's inputs and saves its case with the pushes it needs in one transaction
 (``CaseStore``), the pusher moves outbox entries (``Outbox``), the draft watcher settles
 invitations (``DraftWatch``), and ``Leases`` keep commands from overlapping. JSON and rows
-stay in the ledger adapters; ``tests/fakes.py`` holds an in-memory fake of each.
+stay in the ledger adapters; ``tests/fakes.py`` holds in-memory fakes of the case, outbox
+and lease ports, on which the round's services are tested without a database.
 ``Ledger`` is all of them with the read side the commands print, as the SQL stores build it.
 """
 

@@ -12,9 +12,11 @@ import pytest
 from bridge.adapters.ledger import open_ledger
 from bridge.adapters.ledger.schema import CURRENT_VERSION
 from bridge.adapters.ledger.sqlite import SqliteLedger
+from bridge.domain.cases import Case
 from bridge.domain.items import ListKind
 from bridge.domain.outbox import OutboxIntent, OutboxState, PushAction
 from bridge.domain.records import (
+    CaseWrite,
     ItemRecord,
     PageBatch,
     PassMode,
@@ -183,6 +185,23 @@ def test_migration_4_renames_the_outbox_state_sending_to_in_doubt(tmp_path: Path
     assert [e.intent.ref for e in store.outbox_entries(OutboxState.PENDING, case_id="2026-1")] == []
     store.close()
     assert rows(path, "SELECT state FROM outbox ORDER BY ref") == [("in_doubt",), ("pending",)]
+
+
+def test_migration_8_derives_every_stored_case_once_more(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    store = SqliteLedger(path)
+    store.migrate()
+    case = Case("2026-7", 2026, "7", "Permohonan", None, None, 3, {}, 4, None, False, (), (), "x")
+    store.save_cases([CaseWrite(2026, "7", case, (), NOW)])  # no pushes: as before version 8
+    assert store.dirty_cases() == []
+    store.close()
+    with sqlite3.connect(path) as conn:  # a ledger written by a bridge of version 7
+        conn.execute("UPDATE schema_version SET version = 7")
+    store = SqliteLedger(path)
+    assert store.migrate() == CURRENT_VERSION
+    # Derived again in the next round, the case is saved with the pushes it needs.
+    assert store.dirty_cases() == [(2026, "7")]
+    store.close()
 
 
 def test_a_ledger_from_a_newer_bridge_is_refused(tmp_path: Path) -> None:
