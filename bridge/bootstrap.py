@@ -6,7 +6,7 @@ Nothing else in the package reads the environment or opens a connection.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -190,8 +190,12 @@ class Bridge:
 
 
 def build(settings: Settings, *, redactor: Redactor | None = None,
-          transport: httpx.BaseTransport | None = None) -> Bridge:
-    """Load the mapping files and open the ledger; raises a BridgeError naming what is wrong."""
+          transport: httpx.BaseTransport | None = None,
+          now: Callable[[], datetime] | None = None) -> Bridge:
+    """Load the mapping files and open the ledger; raises a BridgeError naming what is wrong.
+
+    ``now``: the clock deadlines are judged by (the demo's runs ahead of the wall clock).
+    """
     from bridge.config.profile import load_profile
     from bridge.config.push_mapping import load_push_mapping
     from bridge.config.sop_mapping import load_sop_mappings
@@ -203,8 +207,9 @@ def build(settings: Settings, *, redactor: Redactor | None = None,
     redactor = redactor or Redactor()
     if settings.board_token is not None:
         redactor.add(settings.board_token.get_secret_value())
-    return Bridge(settings=settings, profile=profile, sop=sop, push=push, ledger=ledger,
-                  redactor=redactor, transport=transport)
+    bridge = Bridge(settings=settings, profile=profile, sop=sop, push=push, ledger=ledger,
+                    redactor=redactor, transport=transport)
+    return bridge if now is None else replace(bridge, now=now)
 
 
 @dataclass

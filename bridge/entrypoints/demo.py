@@ -75,8 +75,7 @@ def run_demo(settings: Settings, options: DemoOptions, out: list[str]) -> int:
             "data_dir": data_dir,
             "years": (),
         })
-        bridge = build(demo_settings)
-        bridge.now = clock.now
+        bridge = build(demo_settings, now=clock.now)
         try:
             out.append(f"simulated Sisumaker at {server.url}: {summary.letters} letters, "
                        f"{summary.dispositions} dispositions, {summary.requests} development requests")
