@@ -295,6 +295,25 @@ def test_breaches_are_recorded_at_once_and_each_only_the_first_time(ledger: Ledg
     assert ledger.record_breaches([]) == []
 
 
+def test_only_overdue_cases_without_their_breach_recorded_are_read_back(ledger: Ledger) -> None:
+    wib = ZoneInfo("Asia/Jakarta")
+    due = datetime(2026, 11, 23, 23, 59, 59, 999999, tzinfo=wib)  # an end of day, local time
+
+    def overdue(surat_id: str, deadline: datetime) -> Case:
+        return Case(f"2026-{surat_id}", 2026, surat_id, None, None, None, 2, {}, 3, deadline,
+                    True, (3,), (), "test")
+
+    ledger.save_cases([CaseWrite(2026, n, overdue(n, due), (), NOW) for n in ("1", "2", "3")]
+                      + [CaseWrite(2026, "4", case("4"), (), NOW)])  # not overdue
+    # Recorded with the case's own offset, stored beside a deadline kept in UTC: the same moment.
+    ledger.record_breaches([("2026-1", 3, due), ("2026-3", 3, due - timedelta(days=1))])
+
+    found = ledger.unlogged_breaches()
+
+    # 2: none recorded; 3: only an earlier deadline's breach (a crash before this one's).
+    assert [(c.case_id, c.next_deadline) for c in found] == [("2026-2", due), ("2026-3", due)]
+
+
 def test_a_dated_letter_round_trips_through_its_fields(parsers) -> None:
     # The tracker builds items back from the canonical fields written when parsing.
     from bridge.domain.items import item_from_fields

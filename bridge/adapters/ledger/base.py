@@ -50,6 +50,13 @@ class SqlBase(abc.ABC):
         """``column`` is one of ``values``: the condition (``?`` marks) and its parameters."""
         return f"{column} IN ({','.join('?' * len(values))})", list(values)
 
+    def _instant(self, column: str) -> str:
+        """The moment an ISO 8601 text column holds, comparable whatever its offset.
+
+        SQLite's julianday reads the offset; two texts of one moment give the same number.
+        """
+        return f"julianday({column})"
+
     def _ddl(self, statement: str) -> str:
         """A migration statement in this store's dialect (SQLite's by default)."""
         return statement
