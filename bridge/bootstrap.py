@@ -6,7 +6,7 @@ Nothing else in the package reads the environment or opens a connection.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -42,6 +42,11 @@ if TYPE_CHECKING:
 # from it, so that a command that only reads the ledger does not pay for them.
 
 
+def utc_now() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
+
+
 @dataclass
 class Bridge:
     """Everything a command needs, built once."""
@@ -55,7 +60,7 @@ class Bridge:
     redactor: Redactor = field(default_factory=Redactor)
     transport: httpx.BaseTransport | None = None
     # The time deadlines are judged by (the demo moves it ahead to show signatures arrive).
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    now: Callable[[], datetime] = utc_now
     _client: SisumakerClient | None = None
     _poller: ListPoller | None = None
     _sync: SyncService | None = None
@@ -207,9 +212,8 @@ def build(settings: Settings, *, redactor: Redactor | None = None,
     redactor = redactor or Redactor()
     if settings.board_token is not None:
         redactor.add(settings.board_token.get_secret_value())
-    bridge = Bridge(settings=settings, profile=profile, sop=sop, push=push, ledger=ledger,
-                    redactor=redactor, transport=transport)
-    return bridge if now is None else replace(bridge, now=now)
+    return Bridge(settings=settings, profile=profile, sop=sop, push=push, ledger=ledger,
+                  redactor=redactor, transport=transport, now=now or utc_now)
 
 
 @dataclass

@@ -36,7 +36,6 @@ class TrackReport:
     closed: int = 0
     breaches: int = 0
     queued: int = 0  # letters newly waiting for review
-    held: int = 0  # pushes cancelled because their letter now waits for review
 
 
 class CaseTracker:
@@ -126,7 +125,6 @@ class CaseTracker:
                   for key in dict.fromkeys(keys)]
         held = self._cases.save_cases(writes)
         report.derived += len(writes)
-        report.held += len(held)
         for entry in held:
             self._event("push.cancelled", warning=True, case_id=entry.intent.case_id,
                         ref=entry.intent.ref, was=entry.state.value,

@@ -14,8 +14,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from bridge.adapters.ledger.base import from_iso, iso, now_utc
-from bridge.adapters.ledger.invitations import InvitationStore
-from bridge.adapters.ledger.outbox import insert_intents
+from bridge.adapters.ledger.outbox import OutboxStore
 from bridge.adapters.ledger.reviews import ReviewStore
 from bridge.domain.records import CaseInputs, CaseRow, CaseWrite, HistoryRow
 from bridge.domain.review import ReviewEntry
@@ -39,7 +38,7 @@ _IN_CHUNK = 400
 _BREACH_CHUNK = 200  # four values a row: stays under SQLite's bound-variable limit
 
 
-class CaseStore(InvitationStore, ReviewStore):
+class CaseStore(OutboxStore, ReviewStore):
     """Dirty marks, cases, their history and breaches; a case saved with the pushes it needs."""
 
     def dirty_cases(self, limit: int = 500) -> list[tuple[int, str]]:
@@ -147,7 +146,7 @@ class CaseStore(InvitationStore, ReviewStore):
             if unqueued:
                 cur.executemany(
                     self._sql("DELETE FROM review_queue WHERE year = ? AND surat_id = ?"), unqueued)
-            insert_intents(self, cur, [i for w in writes for i in w.intents])
+            self._insert_intents(cur, [i for w in writes for i in w.intents])
             for write in writes:
                 case_id = f"{write.year}-{write.surat_id}"
                 if write.hold:

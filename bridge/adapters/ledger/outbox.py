@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from bridge.adapters.ledger.base import SqlBase, from_iso, iso, now_utc
+from bridge.adapters.ledger.base import from_iso, iso, now_utc
 from bridge.adapters.ledger.invitations import InvitationStore
 from bridge.domain.invitations import Invitation
 from bridge.domain.outbox import OutboxEntry, OutboxIntent, OutboxState, PushAction
@@ -23,7 +23,28 @@ class OutboxStore(InvitationStore):
         if not intents:
             return 0
         with self._transaction() as cur:
-            return insert_intents(self, cur, intents)
+            return self._insert_intents(cur, intents)
+
+    def _insert_intents(self, cur: Any, intents: list[OutboxIntent]) -> int:
+        """Queue intents not yet known (by ref) on an open transaction; return how many were new.
+
+        A ref already queued keeps its entry as it is, whatever state it is in.
+        """
+        now = iso(now_utc())
+        added = 0
+        for intent in intents:
+            cur.execute(
+                self._sql(
+                    "INSERT INTO outbox (ref, case_id, year, surat_id, action, step, body, "
+                    "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (ref) DO NOTHING"
+                ),
+                (intent.ref, intent.case_id, intent.year, intent.surat_id,
+                 intent.action.value, intent.step, json.dumps(intent.body),
+                 OutboxState.PENDING.value, now, now),
+            )
+            added += int(cur.rowcount or 0)
+        return added
 
     def outbox_due(self, limit: int = 500) -> list[OutboxEntry]:
         """Pending and in-doubt pushes, oldest first."""
@@ -170,24 +191,3 @@ def entry_of(row: tuple[Any, ...]) -> OutboxEntry:
         sent_at=from_iso(row[14]),
     )
 
-
-def insert_intents(store: SqlBase, cur: Any, intents: list[OutboxIntent]) -> int:
-    """Queue intents not yet known (by ref) on an open transaction; return how many were new.
-
-    A ref already queued keeps its entry as it is, whatever state it is in.
-    """
-    now = iso(now_utc())
-    added = 0
-    for intent in intents:
-        cur.execute(
-            store._sql(
-                "INSERT INTO outbox (ref, case_id, year, surat_id, action, step, body, "
-                "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (ref) DO NOTHING"
-            ),
-            (intent.ref, intent.case_id, intent.year, intent.surat_id,
-             intent.action.value, intent.step, json.dumps(intent.body),
-             OutboxState.PENDING.value, now, now),
-        )
-        added += int(cur.rowcount or 0)
-    return added

@@ -12,7 +12,6 @@ from typing import Any
 
 from bridge.adapters.ledger.base import from_iso, iso
 from bridge.adapters.ledger.cases import CaseStore
-from bridge.adapters.ledger.outbox import OutboxStore
 from bridge.adapters.ledger.schema import CURRENT_VERSION, MIGRATIONS
 from bridge.domain.items import ListKind
 from bridge.domain.records import (
@@ -31,7 +30,7 @@ _IN_CHUNK = 400  # stays under SQLite's bound-variable limit with room for the f
 _MAX_VARIABLES = 999  # SQLite's bound-variable limit before 3.32 (32,766 since)
 
 
-class SqlLedger(OutboxStore, CaseStore):
+class SqlLedger(CaseStore):
     """The Ledger port on SQL: items, cursors, passes and quarantine."""
 
     # -- schema ---------------------------------------------------------------------------
